@@ -1,0 +1,126 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import { authPlugin } from './auth/auth.plugin.js';
+import { authRoutes } from './auth/auth.routes.js';
+import { tokenSigner } from './auth/auth.tokens.js';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import { errorHandler, Problem } from './errors.js';
+import { installContentTypes } from './http/content-types.js';
+import { installNotFound } from './http/not-found.js';
+import { documentCommonErrors } from './http/schemas.js';
+import { installValidation } from './http/validation.js';
+import { Note } from './notes/notes.schemas.js';
+import { notesRoutes } from './notes/notes.routes.js';
+import { tagsRoutes } from './notes/tags.routes.js';
+import { statusRoutes, VERSION } from './status/status.routes.js';
+import { User } from './users/users.schemas.js';
+import { meRoutes } from './users/users.routes.js';
+
+/** One log line per request, when it completes, with who made it and how long it took; never a secret. */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
+    const line = {
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 100) / 100,
+      user: request.auth?.userId,
+    };
+    if (error) reply.log.error({ ...line, err: error }, 'request failed');
+    else reply.log.info(line, 'request');
+  }
+}
+
+export interface AppOptions {
+  config: Config & { secret: string };
+  database: Database;
+}
+
+/** Builds the Folio server: plugins, the one error handler, and the list of every feature's routes. */
+export async function buildApp({ config, database }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
+    },
+    logController: new OneLinePerRequest(),
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installValidation(app);
+  installContentTypes(app);
+  installNotFound(app);
+  app.setErrorHandler(errorHandler(config.env));
+  app.addHook('onRoute', documentCommonErrors);
+  for (const schema of [Problem, Note, User]) app.addSchema(schema);
+
+  await app.register(helmet, {
+    // HSTS only where the operator has promised HTTPS.
+    hsts: config.env === 'production',
+    contentSecurityPolicy: { directives: { 'frame-ancestors': ["'none'"] } },
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Folio',
+        version: VERSION,
+        description: 'An API-first, self-hostable notes service. Errors are RFC 9457 problem details.',
+      },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          oauth2: { type: 'oauth2', flows: { password: { tokenUrl: '/api/auth/login', scopes: {} } } },
+        },
+      },
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    uiConfig: { persistAuthorization: true },
+  });
+
+  await app.register(
+    async (api) => {
+      await api.register(cors, {
+        origin: config.corsOrigins === '*' ? '*' : [...config.corsOrigins],
+        credentials: false,
+        exposedHeaders: ['Location', 'Link', 'ETag', 'Retry-After', 'WWW-Authenticate'],
+        maxAge: 600,
+      });
+      const signer = tokenSigner(config.secret);
+      const { db } = database;
+      await api.register(authPlugin, { signer });
+      await api.register(statusRoutes, { prefix: '/status', database });
+      await api.register(authRoutes, { prefix: '/auth', db, signer, signup: config.signup });
+      await api.register(meRoutes, { prefix: '/me', db });
+      await api.register(notesRoutes, { prefix: '/notes', db });
+      await api.register(tagsRoutes, { prefix: '/tags', db });
+      api.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
+        app.swagger(),
+      );
+    },
+    { prefix: '/api' },
+  );
+
+  // Until the HTML pages exist, a person arriving at the root is shown the interactive docs.
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs', 302));
+  return app;
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { buildApp } from './app.js';
+import { createUserCommand } from './cli/user-create.js';
+import { ConfigError, loadConfig } from './config.js';
+import { openDatabase } from './db/database.js';
+import { migrateToLatest } from './db/migrate.js';
+import { serve } from './main.js';
+
+const USAGE = `Usage: folio <command>
+
+Commands:
+  serve                  start the server (the default)
+  migrate                bring the database schema up to date
+  openapi                print the OpenAPI document as JSON
+  user create --username NAME --email EMAIL [--password PASSWORD]
+                         create an account (the password is read from stdin when not given)
+
+Configuration comes from FOLIO_* environment variables; see .env.example.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command = 'serve', ...rest] = argv;
+  const config = loadConfig();
+  switch (command) {
+    case 'serve':
+      await serve(config);
+      return -1; // keep running
+    case 'migrate': {
+      const database = openDatabase(config.databaseUrl);
+      try {
+        const { results = [] } = await migrateToLatest(database.db);
+        console.log(
+          results.length ? results.map((r) => `applied ${r.migrationName}`).join('\n') : 'already up to date',
+        );
+      } finally {
+        await database.close();
+      }
+      return 0;
+    }
+    case 'openapi': {
+      // The document comes from the routes alone, so an in-memory database is enough to build them.
+      const database = openDatabase('sqlite::memory:');
+      const app = await buildApp({
+        config: { ...config, secret: 'x'.repeat(32), logLevel: 'silent' },
+        database,
+      });
+      await app.ready();
+      console.log(JSON.stringify(app.swagger(), null, 2));
+      await app.close();
+      await database.close();
+      return 0;
+    }
+    case 'user': {
+      if (rest[0] !== 'create') break;
+      const { values } = parseArgs({
+        args: rest.slice(1),
+        options: { username: { type: 'string' }, email: { type: 'string' }, password: { type: 'string' } },
+      });
+      return createUserCommand(config, values);
+    }
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return 0;
+  }
+  console.error(`folio: unknown command "${argv.join(' ')}"\n\n${USAGE}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    // A configuration mistake is one clear line, not a stack trace.
+    if (error instanceof ConfigError) console.error(`folio: ${error.message}`);
+    else if (
+      error instanceof TypeError &&
+      'code' in error &&
+      String(error.code).startsWith('ERR_PARSE_ARGS')
+    ) {
+      console.error(`folio: ${error.message}\n\n${USAGE}`);
+    } else console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** Where Folio keeps files of its own (the SQLite default and the generated secret). */
+export const DATA_DIR = './data';
+
+export type Environment = 'development' | 'staging' | 'production';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly databaseUrl: string;
+  readonly env: Environment;
+  /** Signs access tokens; resolved by {@link ensureSecret} when not given. */
+  readonly secret: string | undefined;
+  readonly signup: 'open' | 'closed';
+  /** `'*'` or the exact origins allowed to call `/api`. */
+  readonly corsOrigins: '*' | readonly string[];
+  readonly bodyLimit: number;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly trustProxy: boolean;
+}
+
+/** A configuration value that cannot be used; its message names the variable. */
+export class ConfigError extends Error {}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function pick<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if ((allowed as readonly string[]).includes(raw)) return raw as T;
+  throw new ConfigError(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+  }
+  return value;
+}
+
+function databaseUrl(env: Env): string {
+  const raw = env.FOLIO_DATABASE_URL || `sqlite:${DATA_DIR}/folio.db`;
+  if (/^sqlite:.+/.test(raw) || /^postgres(ql)?:\/\/.+/.test(raw)) return raw;
+  throw new ConfigError(`FOLIO_DATABASE_URL must be sqlite:<path> or postgres://… (got "${raw}")`);
+}
+
+function corsOrigins(env: Env): Config['corsOrigins'] {
+  const raw = (env.FOLIO_CORS_ORIGINS ?? '*').trim();
+  if (raw === '' || raw === '*') return '*';
+  const origins = raw.split(',').map((origin) => origin.trim());
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.origin !== origin) {
+      throw new ConfigError(
+        `FOLIO_CORS_ORIGINS must be * or comma-separated origins like https://app.example.com (got "${origin}")`,
+      );
+    }
+  }
+  return Object.freeze(origins);
+}
+
+/** Reads and validates every `FOLIO_*` variable once; the only reader of the environment. */
+export function loadConfig(env: Env = process.env): Config {
+  const appEnv = pick(env, 'FOLIO_ENV', ['development', 'staging', 'production'] as const, 'development');
+  const secret = env.FOLIO_SECRET || undefined;
+  if (secret !== undefined && secret.length < 32) {
+    throw new ConfigError('FOLIO_SECRET must be at least 32 characters long');
+  }
+  if (appEnv === 'production' && secret === undefined) {
+    throw new ConfigError('FOLIO_SECRET is required when FOLIO_ENV=production');
+  }
+  const host = env.FOLIO_HOST || '127.0.0.1';
+  return Object.freeze({
+    port: integer(env, 'FOLIO_PORT', 8080, 0, 65535),
+    host,
+    databaseUrl: databaseUrl(env),
+    env: appEnv,
+    secret,
+    signup: pick(env, 'FOLIO_SIGNUP', ['open', 'closed'] as const, 'open'),
+    corsOrigins: corsOrigins(env),
+    bodyLimit: integer(env, 'FOLIO_BODY_LIMIT', 1_048_576, 1024, 1_073_741_824),
+    logLevel: pick(
+      env,
+      'FOLIO_LOG_LEVEL',
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+      'info',
+    ),
+    trustProxy: pick(env, 'FOLIO_TRUST_PROXY', ['true', 'false'] as const, 'false') === 'true',
+  });
+}
+
+/**
+ * Returns the config with a secret: the given one, or outside production one generated once
+ * into the data folder, so tokens stay valid across restarts of a development install.
+ */
+export function ensureSecret(config: Config, dataDir: string = DATA_DIR): Config & { secret: string } {
+  if (config.secret !== undefined) return config as Config & { secret: string };
+  const file = path.join(dataDir, 'secret');
+  let secret: string;
+  try {
+    secret = readFileSync(file, 'utf8').trim();
+  } catch {
+    mkdirSync(dataDir, { recursive: true });
+    secret = randomBytes(32).toString('base64url');
+    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  }
+  return Object.freeze({ ...config, secret });
+}

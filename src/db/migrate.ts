@@ -1,0 +1,19 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the migrator works on any schema version */
+import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import * as m0001 from './migrations/0001-init.js';
+
+/** Every migration, in order; listed here rather than read from disk so the build carries them. */
+const migrations: Record<string, Migration> = {
+  '0001-init': m0001,
+};
+
+export function migrator(db: Kysely<any>): Migrator {
+  return new Migrator({ db, provider: { getMigrations: async () => migrations } });
+}
+
+/** Brings the schema to the latest version; shared by start-up, `folio migrate` and the tests. */
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+  const result = await migrator(db).migrateToLatest();
+  if (result.error) throw result.error instanceof Error ? result.error : new Error(String(result.error));
+  return result;
+}

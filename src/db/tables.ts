@@ -1,0 +1,64 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** ISO-8601 UTC text (`2026-11-21T10:00:00.000Z`): sorts as it reads, the same on every dialect. */
+type Timestamp = string;
+
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  email: string;
+  password_hash: string;
+  created_at: ColumnType<Timestamp, Timestamp, never>;
+  updated_at: Timestamp;
+}
+
+/** A session is one sign-in; access tokens name it so it can be revoked as a whole. */
+export interface SessionsTable {
+  id: Generated<number>;
+  user_id: number;
+  created_at: ColumnType<Timestamp, Timestamp, never>;
+  last_used_at: Timestamp;
+  user_agent: string | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface NotesTable {
+  id: Generated<number>;
+  owner_id: number;
+  title: string;
+  content: string;
+  /** The note's tags as a JSON array, in the order given; `note_tags` indexes them. */
+  tags: string;
+  pinned: number;
+  archived: number;
+  version: number;
+  created_at: ColumnType<Timestamp, Timestamp, never>;
+  updated_at: Timestamp;
+}
+
+export interface NoteTagsTable {
+  note_id: number;
+  owner_id: number;
+  tag: string;
+}
+
+/** The SQLite FTS5 index of notes (rowid = notes.id); only src/db/search.ts writes it. */
+export interface NotesFtsTable {
+  rowid: number;
+  title: string;
+  content: string;
+  tags: string;
+}
+
+export interface DB {
+  users: UsersTable;
+  sessions: SessionsTable;
+  notes: NotesTable;
+  note_tags: NoteTagsTable;
+  notes_fts: NotesFtsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUserRow = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type NoteRow = Selectable<NotesTable>;

@@ -1,0 +1,230 @@
+import { describe, expect, it } from 'vitest';
+import { buildTestApp, expectProblem, signUp } from '../../test/helpers.js';
+
+describe('unknown routes and methods under /api', () => {
+  it('answers 404 problem+json for a path that does not exist', async () => {
+    const { app } = await buildTestApp();
+    const response = await app.inject({ method: 'GET', url: '/api/nothing-here' });
+    expectProblem(response, 404, 'not_found');
+  });
+
+  it('answers 405 with Allow for a known path and a wrong method', async () => {
+    const { app } = await buildTestApp();
+    const user = await signUp(app);
+    const response = await app.inject({
+      method: 'PUT',
+      url: '/api/notes',
+      headers: user.headers,
+      payload: {},
+    });
+    expectProblem(response, 405, 'method_not_allowed');
+    expect(response.headers.allow).toBe('GET, HEAD, POST');
+    const onItem = await app.inject({
+      method: 'POST',
+      url: '/api/notes/5',
+      headers: user.headers,
+      payload: {},
+    });
+    expectProblem(onItem, 405, 'method_not_allowed');
+    expect(onItem.headers.allow).toBe('GET, HEAD, PUT, PATCH, DELETE');
+  });
+});
+
+describe('request bodies', () => {
+  it('answers 400 invalid_json for unparseable JSON', async () => {
+    const { app } = await buildTestApp();
+    const user = await signUp(app);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/notes',
+      headers: { ...user.headers, 'content-type': 'application/json' },
+      payload: '{"title": "unterminated',
+    });
+    expectProblem(response, 400, 'invalid_json');
+  });
+
+  it('answers 400 invalid_json for an empty body, with or without a content type', async () => {
+    const { app } = await buildTestApp();
+    const user = await signUp(app);
+    const typed = await app.inject({
+      method: 'POST',
+      url: '/api/notes',
+      headers: { ...user.headers, 'content-type': 'application/json' },
+      payload: '',
+    });
+    expectProblem(typed, 400, 'invalid_json');
+    const bare = await app.inject({ method: 'POST', url: '/api/notes', headers: user.headers });
+    expectProblem(bare, 400, 'invalid_json');
+  });
+
+  it('answers 400 validation_failed when the JSON is not an object', async () => {
+    const { app } = await buildTestApp();
+    const user = await signUp(app);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/notes',
+      headers: { ...user.headers, 'content-type': 'application/json' },
+      payload: '["a note"]',
+    });
+    const problem = expectProblem(response, 400, 'validation_failed');
+    expect(problem.errors).toEqual([{ field: 'body', message: 'must be object' }]);
+  });
+
+  it('answers 413 payload_too_large past the body limit', async () => {
+    const { app } = await buildTestApp({ bodyLimit: 2048 });
+    const user = await signUp(app);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/notes',
+      headers: user.headers,
+      payload: { title: 'big', content: 'x'.repeat(4096) },
+    });
+    expectProblem(response, 413, 'payload_too_large');
+  });
+
+  it('answers 413 for a body over the default 1 MiB', async () => {
+    const { app } = await buildTestApp();
+    const user = await signUp(app);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/notes',
+      headers: user.headers,
+      payload: { title: 'big', content: 'x'.repeat(1_048_577) },
+    });
+    expectProblem(response, 413, 'payload_too_large');
+  });
+
+  it('answers 415 unsupported_media_type for a content type Folio does not read', async () => {
+    const { app } = await buildTestApp();
+    const user = await signUp(app);
+    for (const type of ['text/plain', 'application/xml', 'multipart/form-data; boundary=x']) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/api/notes',
+        headers: { ...user.headers, 'content-type': type },
+        payload: 'title=x',
+      });
+      expectProblem(response, 415, 'unsupported_media_type');
+    }
+  });
+
+  it('rejects a __proto__ member instead of applying it', async () => {
+    const { app } = await buildTestApp();
+    const user = await signUp(app);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/notes',
+      headers: { ...user.headers, 'content-type': 'application/json' },
+      payload: '{"title":"x","__proto__":{"admin":true}}',
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+});
+
+describe('unexpected errors', () => {
+  async function appWithBrokenRoute(env: 'development' | 'production') {
+    const { app } = await buildTestApp({ env });
+    app.get('/api/test-broken', async () => {
+      throw new Error('secret internals at /srv/folio/db.ts:42');
+    });
+    return app;
+  }
+
+  it('answers 500 internal_error without the message or a stack outside development', async () => {
+    const app = await appWithBrokenRoute('production');
+    const response = await app.inject({ method: 'GET', url: '/api/test-broken' });
+    const problem = expectProblem(response, 500, 'internal_error');
+    expect(response.body).not.toContain('secret internals');
+    expect(problem.stack).toBeUndefined();
+  });
+
+  it('shows the message and stack to a developer in development', async () => {
+    const app = await appWithBrokenRoute('development');
+    const response = await app.inject({ method: 'GET', url: '/api/test-broken' });
+    const problem = expectProblem(response, 500, 'internal_error');
+    expect(problem.detail).toContain('secret internals');
+    expect(Array.isArray(problem.stack)).toBe(true);
+  });
+});
+
+describe('protection headers', () => {
+  it('sends nosniff and a frame-denying CSP, and HSTS only in production', async () => {
+    const { app } = await buildTestApp();
+    const response = await app.inject({ method: 'GET', url: '/api/status' });
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(response.headers['referrer-policy']).toBeDefined();
+    expect(response.headers['strict-transport-security']).toBeUndefined();
+    const prod = await buildTestApp({ env: 'production' });
+    const secured = await prod.app.inject({ method: 'GET', url: '/api/status' });
+    expect(secured.headers['strict-transport-security']).toContain('max-age=');
+  });
+});
+
+describe('CORS', () => {
+  it('allows any origin without credentials by default', async () => {
+    const { app } = await buildTestApp();
+    const preflight = await app.inject({
+      method: 'OPTIONS',
+      url: '/api/notes',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.statusCode).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe('*');
+    expect(preflight.headers['access-control-allow-credentials']).toBeUndefined();
+    const simple = await app.inject({
+      method: 'GET',
+      url: '/api/status',
+      headers: { origin: 'https://x.example' },
+    });
+    expect(simple.headers['access-control-allow-origin']).toBe('*');
+  });
+
+  it('allows only the listed origins when FOLIO_CORS_ORIGINS names them', async () => {
+    const { app } = await buildTestApp({ corsOrigins: ['https://app.example.com'] });
+    const allowed = await app.inject({
+      method: 'GET',
+      url: '/api/status',
+      headers: { origin: 'https://app.example.com' },
+    });
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    const other = await app.inject({
+      method: 'GET',
+      url: '/api/status',
+      headers: { origin: 'https://evil.example' },
+    });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('lets browsers read Location, Link and ETag', async () => {
+    const { app } = await buildTestApp();
+    const response = await app.inject({
+      method: 'GET',
+      url: '/api/status',
+      headers: { origin: 'https://x.example' },
+    });
+    const exposed = String(response.headers['access-control-expose-headers']);
+    for (const header of ['Location', 'Link', 'ETag']) expect(exposed).toContain(header);
+  });
+});
+
+describe('GET /api/status', () => {
+  it('answers ok with the version and the database it checked', async () => {
+    const { app } = await buildTestApp();
+    const response = await app.inject({ method: 'GET', url: '/api/status' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({
+      status: 'ok',
+      version: expect.any(String),
+      database: { dialect: 'sqlite', ok: true },
+    });
+  });
+
+  it('answers 503 unavailable when the database cannot be reached', async () => {
+    const { app, database } = await buildTestApp();
+    await database.db.destroy();
+    const response = await app.inject({ method: 'GET', url: '/api/status' });
+    expectProblem(response, 503, 'unavailable');
+  });
+});

@@ -1,0 +1,68 @@
+import { Ajv, type Options, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { FastifyInstance } from 'fastify';
+import { AppError, fieldErrors, type FieldError } from '../errors.js';
+
+/** Bodies parsed from form data: their fields are text, so they are validated with coercion. */
+const formBodies = new WeakSet<object>();
+
+export function markFormBody<T extends object>(body: T): T {
+  formBodies.add(body);
+  return body;
+}
+
+export function isFormBody(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && formBodies.has(body);
+}
+
+function makeAjv(options: Options): Ajv {
+  const ajv = new Ajv({
+    allErrors: true, // every bad field in one answer, not just the first
+    removeAdditional: false, // unknown members are errors, never dropped silently
+    useDefaults: true,
+    verbose: true, // errors carry their schema, for the `x-error` messages below
+    ...options,
+  });
+  addFormats.default(ajv);
+  // A schema's own wording for an error that Ajv would describe as a regular expression.
+  ajv.addKeyword({ keyword: 'x-error', schemaType: 'string' });
+  return ajv;
+}
+
+// JSON is taken as sent: "title": 123 and "pinned": "true" are errors (product.md, "Input").
+const jsonAjv = makeAjv({ coerceTypes: false });
+// Query strings, path parameters and form fields are text, so they are parsed into their types.
+const textAjv = makeAjv({ coerceTypes: 'array' });
+
+type Validator = ((data: unknown) => boolean | { error: Error }) & { errors?: ValidateFunction['errors'] };
+
+function bodyValidator(schema: object): Validator {
+  const json = jsonAjv.compile(schema);
+  let form: ValidateFunction | undefined;
+  const validate: Validator = (data) => {
+    // Fastify passes null when no body came at all: that is unreadable JSON, not a bad field.
+    if (data === null) {
+      return {
+        error: new AppError(400, 'invalid_json', 'The request body is empty; a JSON document is required'),
+      };
+    }
+    const fn = isFormBody(data) ? (form ??= textAjv.compile(schema)) : json;
+    const ok = fn(data);
+    validate.errors = fn.errors;
+    return ok;
+  };
+  return validate;
+}
+
+/** Installs Folio's validation: strict JSON bodies, parsed text elsewhere, all errors reported. */
+export function installValidation(app: FastifyInstance): void {
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    httpPart === 'body' ? bodyValidator(schema) : textAjv.compile(schema),
+  );
+}
+
+/** Validates data outside a request (the CLI) with the same rules; the errors as the API would list them. */
+export function checkAgainst(schema: object, data: unknown): FieldError[] {
+  const validate = jsonAjv.compile(schema);
+  return validate(data) ? [] : fieldErrors(validate.errors ?? [], 'body');
+}

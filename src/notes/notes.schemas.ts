@@ -1,0 +1,133 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Nullable, StringEnum, Timestamp } from '../http/schemas.js';
+
+export const Title = Type.String({ minLength: 1, maxLength: 200, examples: ['Read more'] });
+export const Content = Type.String({
+  maxLength: 100_000,
+  description: 'Markdown text',
+  examples: ['finish the guide'],
+});
+export const Tag = Type.String({
+  minLength: 1,
+  maxLength: 50,
+  // No commas (forms list tags comma-separated), no control characters, no outer spaces.
+  pattern: '^[^\\s,\\p{Cc}](?:[^,\\p{Cc}]*[^\\s,\\p{Cc}])?$',
+  'x-error': 'must not contain commas or control characters, nor begin or end with a space',
+  description: 'Stored lower-case; `/` nests tags (`work/projects` is inside `work`)',
+  examples: ['reading'],
+});
+export const Tags = Type.Array(Tag, { maxItems: 20 });
+
+export const Note = Type.Object(
+  {
+    id: Type.Integer({ examples: [1] }),
+    title: Title,
+    content: Content,
+    tags: Tags,
+    pinned: Type.Boolean(),
+    archived: Type.Boolean(),
+    version: Type.Integer({ minimum: 1, description: 'Grows by one with every change' }),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    snippet: Type.Optional(
+      Type.String({
+        description: 'Search results only: an HTML-escaped excerpt with the matched terms in <mark>',
+      }),
+    ),
+  },
+  { $id: 'Note', title: 'Note' },
+);
+export type Note = Static<typeof Note>;
+
+const writable = {
+  title: Title,
+  content: Type.Optional(Content),
+  tags: Type.Optional(Tags),
+  pinned: Type.Optional(Type.Boolean()),
+  archived: Type.Optional(Type.Boolean()),
+};
+
+/** A new note, and the whole of a replaced one (PUT): members left out take their defaults. */
+export const NoteInput = Type.Object(writable, { additionalProperties: false, title: 'NoteInput' });
+export type NoteInput = Static<typeof NoteInput>;
+
+/** JSON Merge Patch: members left out stay, `null` returns a member to its default. */
+export const NotePatch = Type.Object(
+  {
+    title: Type.Optional(Title),
+    content: Type.Optional(Nullable(Content)),
+    tags: Type.Optional(Nullable(Tags)),
+    pinned: Type.Optional(Nullable(Type.Boolean())),
+    archived: Type.Optional(Nullable(Type.Boolean())),
+  },
+  { additionalProperties: false, title: 'NotePatch' },
+);
+export type NotePatch = Static<typeof NotePatch>;
+
+export const NOTE_SORTS = [
+  'updated_at',
+  '-updated_at',
+  'created_at',
+  '-created_at',
+  'title',
+  '-title',
+] as const;
+export type NoteSort = (typeof NOTE_SORTS)[number];
+
+export const NoteListQuery = Type.Object(
+  {
+    q: Type.Optional(Type.String({ maxLength: 500, description: 'Full-text search; every word must match' })),
+    tag: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 50 }), {
+        maxItems: 20,
+        description: 'Repeat for notes with all of them; `work` also matches `work/projects`',
+      }),
+    ),
+    pinned: Type.Optional(Type.Boolean()),
+    archived: Type.Optional(Type.Boolean({ description: 'Archived notes are left out unless this is true' })),
+    updated_since: Type.Optional(
+      Type.String({ format: 'date-time', description: 'Only notes changed at or after' }),
+    ),
+    sort: Type.Optional(
+      StringEnum(NOTE_SORTS, {
+        description: '`-` sorts descending; default -updated_at, or relevance with q',
+      }),
+    ),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    after: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 1000, description: 'A next_cursor: keyset paging' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type NoteListQuery = Static<typeof NoteListQuery>;
+
+const Link = Nullable(Type.String({ format: 'uri' }));
+
+export const NoteList = Type.Object(
+  {
+    data: Type.Array(Type.Ref(Note)),
+    meta: Type.Object({
+      limit: Type.Integer(),
+      page: Type.Optional(Type.Integer()),
+      total: Type.Optional(Type.Integer()),
+      total_pages: Type.Optional(Type.Integer()),
+      next_cursor: Nullable(Type.String()),
+    }),
+    links: Type.Object({
+      self: Type.String({ format: 'uri' }),
+      first: Type.Optional(Link),
+      prev: Type.Optional(Link),
+      next: Link,
+      last: Type.Optional(Link),
+    }),
+  },
+  { title: 'NoteList' },
+);
+export type NoteList = Static<typeof NoteList>;
+
+export const TagList = Type.Object(
+  { data: Type.Array(Type.Object({ name: Type.String(), count: Type.Integer({ minimum: 1 }) })) },
+  { title: 'TagList' },
+);

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { buildTestApp } from '../test/helpers.js';
+
+describe('GET /api/openapi.json', () => {
+  it('documents every route the server has, with its methods', async () => {
+    const { app } = await buildTestApp();
+    await app.ready();
+    const doc = (await app.inject({ method: 'GET', url: '/api/openapi.json' })).json();
+    expect(doc.openapi).toBe('3.1.0');
+    const routes = app.knownRoutes.filter((route) => !route.hidden && route.method !== 'HEAD');
+    expect(routes.length).toBe(11);
+    for (const { url, method } of routes) {
+      const path = url.replace(/:(\w+)/g, '{$1}').replace(/(.)\/$/, '$1');
+      expect(doc.paths[path]?.[method.toLowerCase()], `${method} ${path}`).toBeDefined();
+    }
+    const documented = Object.values(doc.paths).flatMap((item) => Object.keys(item as object));
+    expect(documented.length).toBe(routes.length);
+  });
+
+  it('describes error answers as problem+json and secures private routes', async () => {
+    const { app } = await buildTestApp();
+    const doc = (await app.inject({ method: 'GET', url: '/api/openapi.json' })).json();
+    const create = doc.paths['/api/notes'].post;
+    for (const status of ['400', '401', '413', '415', '500']) {
+      expect(create.responses[status].content['application/problem+json'].schema.$ref).toBe(
+        '#/components/schemas/Problem',
+      );
+    }
+    expect(create.security).toEqual([{ bearerAuth: [] }, { oauth2: [] }]);
+    expect(doc.paths['/api/auth/login'].post.security).toBeUndefined();
+    expect(doc.components.schemas.Note.properties.title.maxLength).toBe(200);
+  });
+});
+
+describe('GET /docs', () => {
+  it('serves the interactive docs and their assets from the server itself', async () => {
+    const { app } = await buildTestApp();
+    const page = await app.inject({ method: 'GET', url: '/docs' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    const scripts = [...page.body.matchAll(/src="([^"]+)"/g)].map((m) => m[1]!);
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const src of scripts) {
+      expect(src.startsWith('http')).toBe(false); // no CDN: works offline
+      const asset = await app.inject({ method: 'GET', url: new URL(src, 'http://localhost/docs/').pathname });
+      expect(asset.statusCode, src).toBe(200);
+    }
+  });
+});

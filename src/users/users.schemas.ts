@@ -1,0 +1,24 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Timestamp } from '../http/schemas.js';
+
+export const Username = Type.String({
+  minLength: 3,
+  maxLength: 32,
+  pattern: '^[A-Za-z0-9_.-]+$',
+  'x-error': 'may only contain letters a-z, digits and _ . -',
+  examples: ['ada'],
+});
+export const Email = Type.String({ format: 'email', maxLength: 254, examples: ['ada@example.com'] });
+export const Password = Type.String({ minLength: 8, maxLength: 256, examples: ['correct horse battery'] });
+
+export const User = Type.Object(
+  {
+    id: Type.Integer(),
+    username: Username,
+    email: Email,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  },
+  { $id: 'User', title: 'User' },
+);
+export type User = Static<typeof User>;
