@@ -113,7 +113,13 @@ export function ensureSecret(config: Config, dataDir: string = DATA_DIR): Config
   } catch {
     mkdirSync(dataDir, { recursive: true });
     secret = randomBytes(32).toString('base64url');
-    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+    try {
+      writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      // Another process starting at the same moment wrote it first: use theirs.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      secret = readFileSync(file, 'utf8').trim();
+    }
   }
   return Object.freeze({ ...config, secret });
 }

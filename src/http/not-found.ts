@@ -24,7 +24,7 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as 
  * which methods a path does have.
  */
 export function installNotFound(app: FastifyInstance): void {
-  const shadow = FindMyWay<HTTPVersion.V1>({ ignoreTrailingSlash: false });
+  const shadow = FindMyWay<HTTPVersion.V1>({ ignoreTrailingSlash: true });
   const noop = () => undefined;
   const known: KnownRoute[] = [];
   app.decorate('knownRoutes', known);

@@ -2,20 +2,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { validationError } from '../errors.js';
 import { matchExpression, MARK_END, MARK_START } from '../db/search.js';
 import type { ListOptions, NotePage, SortKey } from './notes.store.js';
-import type { NoteList, NoteListQuery } from './notes.schemas.js';
+import { NOTE_SORTS, type NoteList, type NoteListQuery } from './notes.schemas.js';
 
 // Turns a list request into store options and a store page into the answer: cursors, meta, links.
 
 type SortName = NonNullable<NoteListQuery['sort']> | 'relevance';
-const SORT_NAMES: ReadonlySet<string> = new Set([
-  'updated_at',
-  '-updated_at',
-  'created_at',
-  '-created_at',
-  'title',
-  '-title',
-  'relevance',
-]);
+const SORT_NAMES: ReadonlySet<string> = new Set([...NOTE_SORTS, 'relevance']);
 
 interface Cursor {
   sort: SortName;

@@ -1,9 +1,19 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable, StringEnum, Timestamp } from '../http/schemas.js';
 
-export const Title = Type.String({ minLength: 1, maxLength: 200, examples: ['Read more'] });
+// Control characters have no place in a note and would be taken for search-snippet marks;
+// content keeps tab and line breaks.
+export const Title = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  pattern: '^\\P{Cc}*$',
+  'x-error': 'must not contain control characters or line breaks',
+  examples: ['Read more'],
+});
 export const Content = Type.String({
   maxLength: 100_000,
+  pattern: '^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$',
+  'x-error': 'must not contain control characters other than tab and line breaks',
   description: 'Markdown text',
   examples: ['finish the guide'],
 });
@@ -84,7 +94,9 @@ export const NoteListQuery = Type.Object(
       }),
     ),
     pinned: Type.Optional(Type.Boolean()),
-    archived: Type.Optional(Type.Boolean({ description: 'Archived notes are left out unless this is true' })),
+    archived: Type.Optional(
+      Type.Boolean({ description: 'false (the default): notes not archived; true: only archived notes' }),
+    ),
     updated_since: Type.Optional(
       Type.String({ format: 'date-time', description: 'Only notes changed at or after' }),
     ),
@@ -96,7 +108,13 @@ export const NoteListQuery = Type.Object(
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
     page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     after: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 1000, description: 'A next_cursor: keyset paging' }),
+      Type.String({
+        minLength: 1,
+        maxLength: 1000,
+        description:
+          'A next_cursor: keyset paging, exact for every sort while notes are added. Ranked search ' +
+          '(q without sort) pages by score, which new notes shift: pass a sort for an exact walk.',
+      }),
     ),
   },
   { additionalProperties: false },

@@ -67,8 +67,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 
   // Full-text index, written by the notes store in the same transaction as the note.
-  // Porter stemming and diacritic folding, so "running" finds "run" and "cafe" finds "café".
-  await sql`create virtual table notes_fts using fts5(title, content, tags, tokenize = 'porter unicode61 remove_diacritics 2')`.execute(
+  // No stemmer: queries match words by their beginning, which a stem would cut short ("runni"
+  // must still find "running"). Diacritics fold, so "cafe" finds "café".
+  await sql`create virtual table notes_fts using fts5(title, content, tags, tokenize = 'unicode61 remove_diacritics 2')`.execute(
     db,
   );
 }

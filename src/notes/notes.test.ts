@@ -1,0 +1,663 @@
+import { describe, it, expect } from 'vitest';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { buildTestApp, createNote, expectProblem, signUp, type SignedUp } from '../../test/helpers.js';
+
+// Behaviour of creating a note and of /api/notes/{id}, each test on its own fresh database.
+
+interface NoteBody {
+  id: number;
+  title: string;
+  content: string;
+  tags: string[];
+  pinned: boolean;
+  archived: boolean;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+const NOTE_KEYS = [
+  'archived',
+  'content',
+  'created_at',
+  'id',
+  'pinned',
+  'tags',
+  'title',
+  'updated_at',
+  'version',
+];
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+async function setup(): Promise<{ app: FastifyInstance; user: SignedUp }> {
+  const { app } = await buildTestApp();
+  return { app, user: await signUp(app) };
+}
+
+function post(app: FastifyInstance, user: SignedUp, payload: unknown): Promise<LightMyRequestResponse> {
+  return app.inject({ method: 'POST', url: '/api/notes', headers: user.headers, payload: payload as object });
+}
+
+function fieldsOf(problem: { errors?: { field: string }[] }): string[] {
+  return (problem.errors ?? []).map((error) => error.field);
+}
+
+/** Waits until the clock has passed `iso`, so the next write gets a strictly later time. */
+async function clockPast(iso: string): Promise<void> {
+  while (Date.now() <= Date.parse(iso) + 1) await new Promise((resolve) => setTimeout(resolve, 2));
+}
+
+/** A 404 body with the note id taken out of `detail`, to compare two answers' shape and wording. */
+function withoutId(response: LightMyRequestResponse, id: number): unknown {
+  const body = response.json<{ detail: string }>();
+  return { ...body, detail: body.detail.replace(String(id), '{id}') };
+}
+
+describe('POST /api/notes', () => {
+  it('answers 201 with Location, ETag and exactly the note fields when created from JSON', async () => {
+    const { app, user } = await setup();
+    const response = await post(app, user, {
+      title: 'Read more',
+      content: 'finish the guide',
+      tags: ['reading'],
+      pinned: true,
+      archived: false,
+    });
+    expect(response.statusCode).toBe(201);
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    const note = response.json<NoteBody>();
+    expect(Object.keys(note).sort()).toEqual(NOTE_KEYS);
+    expect(note).toMatchObject({
+      title: 'Read more',
+      content: 'finish the guide',
+      tags: ['reading'],
+      pinned: true,
+      archived: false,
+      version: 1,
+    });
+    expect(Number.isInteger(note.id)).toBe(true);
+    expect(note.created_at).toMatch(ISO_TIME);
+    expect(note.updated_at).toBe(note.created_at);
+    expect(response.headers.location).toBe(`/api/notes/${note.id}`);
+    expect(response.headers.etag).toMatch(/^"[^"]+"$/);
+  });
+
+  it('answers with content "", tags [], pinned and archived false when they are left out', async () => {
+    const { app, user } = await setup();
+    const response = await post(app, user, { title: 'Only a title' });
+    expect(response.statusCode).toBe(201);
+    expect(response.json()).toMatchObject({
+      title: 'Only a title',
+      content: '',
+      tags: [],
+      pinned: false,
+      archived: false,
+    });
+  });
+
+  it('creates from form data, with repeated tags fields and pinned parsed from text', async () => {
+    const { app, user } = await setup();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/notes',
+      headers: { ...user.headers, ...FORM },
+      payload: 'title=From+a+form&content=hello%20there&tags=Home&tags=garden&pinned=true',
+    });
+    expect(response.statusCode).toBe(201);
+    const note = response.json<NoteBody>();
+    expect(note).toMatchObject({
+      title: 'From a form',
+      content: 'hello there',
+      tags: ['home', 'garden'],
+      pinned: true,
+      version: 1,
+    });
+    expect(response.headers.location).toBe(`/api/notes/${note.id}`);
+    expect(response.headers.etag).toBeDefined();
+  });
+
+  it('reads a single tags form field as a list of one tag', async () => {
+    const { app, user } = await setup();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/notes',
+      headers: { ...user.headers, ...FORM },
+      payload: 'title=One&tags=solo&pinned=false',
+    });
+    expect(response.statusCode).toBe(201);
+    expect(response.json()).toMatchObject({ tags: ['solo'], pinned: false, content: '' });
+  });
+
+  it('answers 400 validation_failed for form data with a pinned that is not a boolean', async () => {
+    const { app, user } = await setup();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/notes',
+      headers: { ...user.headers, ...FORM },
+      payload: 'title=One&pinned=maybe',
+    });
+    expect(fieldsOf(expectProblem(response, 400, 'validation_failed'))).toEqual(['pinned']);
+  });
+
+  it('stores tags lower-case and once each, in the order first given', async () => {
+    const { app, user } = await setup();
+    const response = await post(app, user, {
+      title: 'Tags',
+      tags: ['Work', 'IDEAS', 'work', 'ideas', 'Later'],
+    });
+    expect(response.statusCode).toBe(201);
+    expect(response.json<NoteBody>().tags).toEqual(['work', 'ideas', 'later']);
+  });
+
+  it('counts title length in code points: accepts 200 emoji and rejects 201', async () => {
+    const { app, user } = await setup();
+    const accepted = await post(app, user, { title: '😀'.repeat(200) });
+    expect(accepted.statusCode).toBe(201);
+    expect(accepted.json<NoteBody>().title).toBe('😀'.repeat(200));
+    const rejected = await post(app, user, { title: '😀'.repeat(201) });
+    expect(fieldsOf(expectProblem(rejected, 400, 'validation_failed'))).toEqual(['title']);
+  });
+
+  it('accepts a title of 200 characters and answers 400 naming title when it is empty or 201 long', async () => {
+    const { app, user } = await setup();
+    expect((await post(app, user, { title: 'a'.repeat(200) })).statusCode).toBe(201);
+    for (const title of ['', 'a'.repeat(201)]) {
+      const problem = expectProblem(await post(app, user, { title }), 400, 'validation_failed');
+      expect(fieldsOf(problem)).toEqual(['title']);
+    }
+  });
+
+  it('answers 400 naming title when it is missing', async () => {
+    const { app, user } = await setup();
+    const problem = expectProblem(await post(app, user, { content: 'no title' }), 400, 'validation_failed');
+    expect(fieldsOf(problem)).toEqual(['title']);
+  });
+
+  it('accepts content of 100000 code points and rejects 100001', async () => {
+    const { app, user } = await setup();
+    const emoji = await post(app, user, { title: 'Long', content: '😀'.repeat(100_000) });
+    expect(emoji.statusCode).toBe(201);
+    expect([...emoji.json<NoteBody>().content]).toHaveLength(100_000);
+    const rejected = await post(app, user, { title: 'Too long', content: 'a'.repeat(100_001) });
+    expect(fieldsOf(expectProblem(rejected, 400, 'validation_failed'))).toEqual(['content']);
+  });
+
+  it('accepts 20 tags and answers 400 naming tags for 21', async () => {
+    const { app, user } = await setup();
+    const twenty = Array.from({ length: 20 }, (_, i) => `tag${i}`);
+    const accepted = await post(app, user, { title: 'Twenty', tags: twenty });
+    expect(accepted.statusCode).toBe(201);
+    expect(accepted.json<NoteBody>().tags).toEqual(twenty);
+    const rejected = await post(app, user, { title: 'Too many', tags: [...twenty, 'tag20'] });
+    expect(fieldsOf(expectProblem(rejected, 400, 'validation_failed'))).toEqual(['tags']);
+  });
+
+  it('accepts a tag of 50 code points and answers 400 for an empty tag or one of 51', async () => {
+    const { app, user } = await setup();
+    const accepted = await post(app, user, { title: 'Tag lengths', tags: ['t'.repeat(50), '😀'.repeat(50)] });
+    expect(accepted.statusCode).toBe(201);
+    for (const tag of ['', 't'.repeat(51), '😀'.repeat(51)]) {
+      const problem = expectProblem(
+        await post(app, user, { title: 'Bad tag', tags: ['fine', tag] }),
+        400,
+        'validation_failed',
+      );
+      expect(fieldsOf(problem)).toEqual(['tags[1]']);
+    }
+  });
+
+  it('answers 400 naming the tag when a tag contains a comma', async () => {
+    const { app, user } = await setup();
+    const problem = expectProblem(
+      await post(app, user, { title: 'Comma', tags: ['a,b'] }),
+      400,
+      'validation_failed',
+    );
+    expect(fieldsOf(problem)).toEqual(['tags[0]']);
+  });
+
+  it('answers 400 validation_failed instead of coercing a number title or a "true" pinned', async () => {
+    const { app, user } = await setup();
+    const numberTitle = expectProblem(await post(app, user, { title: 123 }), 400, 'validation_failed');
+    expect(fieldsOf(numberTitle)).toEqual(['title']);
+    const textPinned = expectProblem(
+      await post(app, user, { title: 'ok', pinned: 'true' }),
+      400,
+      'validation_failed',
+    );
+    expect(fieldsOf(textPinned)).toEqual(['pinned']);
+    const textTags = expectProblem(
+      await post(app, user, { title: 'ok', tags: 'single' }),
+      400,
+      'validation_failed',
+    );
+    expect(fieldsOf(textTags)).toEqual(['tags']);
+  });
+
+  it('answers 400 naming an unknown member', async () => {
+    const { app, user } = await setup();
+    const problem = expectProblem(
+      await post(app, user, { title: 'ok', colour: 'red' }),
+      400,
+      'validation_failed',
+    );
+    expect(fieldsOf(problem)).toEqual(['colour']);
+    expect(problem.detail).toContain('colour');
+  });
+
+  it.each([
+    ['id', 5],
+    ['version', 3],
+    ['created_at', '2020-01-01T00:00:00.000Z'],
+    ['updated_at', '2020-01-01T00:00:00.000Z'],
+    ['owner_id', 1],
+  ])('answers 400 naming %s when the client sets it, and creates nothing', async (field, value) => {
+    const { app, user } = await setup();
+    const problem = expectProblem(
+      await post(app, user, { title: 'ok', [field]: value }),
+      400,
+      'validation_failed',
+    );
+    expect(fieldsOf(problem)).toEqual([field]);
+    const list = await app.inject({ url: '/api/notes', headers: user.headers });
+    expect(list.json<{ meta: { total: number } }>().meta.total).toBe(0);
+  });
+
+  it('answers once with every bad field, each listed exactly once', async () => {
+    const { app, user } = await setup();
+    const response = await post(app, user, {
+      title: 123,
+      content: false,
+      pinned: 'true',
+      tags: ['ok', 'a,b', ''],
+      id: 7,
+      version: 2,
+      colour: 'red',
+    });
+    const fields = fieldsOf(expectProblem(response, 400, 'validation_failed'));
+    expect([...fields].sort()).toEqual([
+      'colour',
+      'content',
+      'id',
+      'pinned',
+      'tags[1]',
+      'tags[2]',
+      'title',
+      'version',
+    ]);
+    expect(new Set(fields).size).toBe(fields.length);
+  });
+
+  it('answers 400 invalid_json for a body that is not JSON or is empty', async () => {
+    const { app, user } = await setup();
+    const broken = await app.inject({
+      method: 'POST',
+      url: '/api/notes',
+      headers: { ...user.headers, 'content-type': 'application/json' },
+      payload: '{"title": ',
+    });
+    expectProblem(broken, 400, 'invalid_json');
+    const empty = await app.inject({
+      method: 'POST',
+      url: '/api/notes',
+      headers: { ...user.headers, 'content-type': 'application/json' },
+      payload: '',
+    });
+    expectProblem(empty, 400, 'invalid_json');
+  });
+
+  it('answers 415 unsupported_media_type for a text/plain body', async () => {
+    const { app, user } = await setup();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/notes',
+      headers: { ...user.headers, 'content-type': 'text/plain' },
+      payload: 'title=plain',
+    });
+    expectProblem(response, 415, 'unsupported_media_type');
+  });
+
+  it('answers 401 with WWW-Authenticate when no token is sent', async () => {
+    const { app } = await buildTestApp();
+    const response = await app.inject({ method: 'POST', url: '/api/notes', payload: { title: 'anonymous' } });
+    expectProblem(response, 401, 'unauthorized');
+    expect(response.headers['www-authenticate']).toMatch(/^Bearer/);
+  });
+});
+
+describe('GET /api/notes/:id', () => {
+  it('answers 200 with the note and the ETag it was created with', async () => {
+    const { app, user } = await setup();
+    const created = await post(app, user, { title: 'Read me', content: 'body', tags: ['x'] });
+    const note = created.json<NoteBody>();
+    const response = await app.inject({ url: `/api/notes/${note.id}`, headers: user.headers });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual(note);
+    expect(response.headers.etag).toBe(created.headers.etag);
+  });
+
+  it('answers 404 not_found for a note that never existed', async () => {
+    const { app, user } = await setup();
+    const problem = expectProblem(
+      await app.inject({ url: '/api/notes/999', headers: user.headers }),
+      404,
+      'not_found',
+    );
+    expect(problem.detail).toContain('999');
+  });
+
+  it.each(['abc', '1.5', '0', '-3'])('answers 400 validation_failed naming id for the id %s', async (id) => {
+    const { app, user } = await setup();
+    const problem = expectProblem(
+      await app.inject({ url: `/api/notes/${id}`, headers: user.headers }),
+      400,
+      'validation_failed',
+    );
+    expect(fieldsOf(problem)).toEqual(['id']);
+  });
+
+  it('answers 404 not_found for another user’s note, exactly like a note that never existed', async () => {
+    const { app, user } = await setup();
+    const other = await signUp(app);
+    const note = await createNote(app, user, { title: 'Private' });
+    const foreign = await app.inject({ url: `/api/notes/${note.id}`, headers: other.headers });
+    const missing = await app.inject({ url: '/api/notes/999', headers: other.headers });
+    expectProblem(foreign, 404, 'not_found');
+    expect(foreign.headers['content-type']).toBe(missing.headers['content-type']);
+    expect(withoutId(foreign, note.id)).toEqual(withoutId(missing, 999));
+  });
+
+  it('answers 401 with WWW-Authenticate when no token is sent', async () => {
+    const { app, user } = await setup();
+    const note = await createNote(app, user, { title: 'Mine' });
+    const response = await app.inject({ url: `/api/notes/${note.id}` });
+    expectProblem(response, 401, 'unauthorized');
+    expect(response.headers['www-authenticate']).toMatch(/^Bearer/);
+  });
+});
+
+describe('PUT /api/notes/:id', () => {
+  it('replaces the whole note: fields left out return to their defaults and version grows by 1', async () => {
+    const { app, user } = await setup();
+    const note = await createNote(app, user, {
+      title: 'Old',
+      content: 'old body',
+      tags: ['a', 'b'],
+      pinned: true,
+      archived: true,
+    });
+    await clockPast(note.updated_at);
+    const response = await app.inject({
+      method: 'PUT',
+      url: `/api/notes/${note.id}`,
+      headers: user.headers,
+      payload: { title: 'New' },
+    });
+    expect(response.statusCode).toBe(200);
+    const replaced = response.json<NoteBody>();
+    expect(replaced).toEqual({
+      ...note,
+      title: 'New',
+      content: '',
+      tags: [],
+      pinned: false,
+      archived: false,
+      version: 2,
+      updated_at: replaced.updated_at,
+    });
+    expect(Date.parse(replaced.updated_at)).toBeGreaterThan(Date.parse(note.updated_at));
+    expect(response.headers.etag).toBeDefined();
+    const read = await app.inject({ url: `/api/notes/${note.id}`, headers: user.headers });
+    expect(read.json()).toEqual(replaced);
+    expect(read.headers.etag).toBe(response.headers.etag);
+  });
+
+  it('answers 404 not_found for a note that does not exist', async () => {
+    const { app, user } = await setup();
+    const response = await app.inject({
+      method: 'PUT',
+      url: '/api/notes/999',
+      headers: user.headers,
+      payload: { title: 'x' },
+    });
+    expectProblem(response, 404, 'not_found');
+  });
+
+  it('answers 400 naming version when the client sends it', async () => {
+    const { app, user } = await setup();
+    const note = await createNote(app, user, { title: 'Versioned' });
+    const response = await app.inject({
+      method: 'PUT',
+      url: `/api/notes/${note.id}`,
+      headers: user.headers,
+      payload: { title: 'x', version: 9 },
+    });
+    expect(fieldsOf(expectProblem(response, 400, 'validation_failed'))).toEqual(['version']);
+  });
+
+  it('answers 404 for another user’s note, like one that never existed, and leaves it unchanged', async () => {
+    const { app, user } = await setup();
+    const other = await signUp(app);
+    const note = await createNote(app, user, { title: 'Private' });
+    const foreign = await app.inject({
+      method: 'PUT',
+      url: `/api/notes/${note.id}`,
+      headers: other.headers,
+      payload: { title: 'Mine now' },
+    });
+    const missing = await app.inject({
+      method: 'PUT',
+      url: '/api/notes/999',
+      headers: other.headers,
+      payload: { title: 'Mine now' },
+    });
+    expectProblem(foreign, 404, 'not_found');
+    expect(withoutId(foreign, note.id)).toEqual(withoutId(missing, 999));
+    const read = await app.inject({ url: `/api/notes/${note.id}`, headers: user.headers });
+    expect(read.json()).toEqual(note);
+  });
+
+  it('answers 415 unsupported_media_type for form data', async () => {
+    const { app, user } = await setup();
+    const note = await createNote(app, user, { title: 'Form' });
+    const response = await app.inject({
+      method: 'PUT',
+      url: `/api/notes/${note.id}`,
+      headers: { ...user.headers, ...FORM },
+      payload: 'title=Changed',
+    });
+    expectProblem(response, 415, 'unsupported_media_type');
+  });
+});
+
+describe('PATCH /api/notes/:id', () => {
+  function patch(
+    app: FastifyInstance,
+    user: SignedUp,
+    id: number,
+    body: unknown,
+    type = 'application/merge-patch+json',
+  ) {
+    return app.inject({
+      method: 'PATCH',
+      url: `/api/notes/${id}`,
+      headers: { ...user.headers, 'content-type': type },
+      payload: JSON.stringify(body),
+    });
+  }
+
+  it.each(['application/merge-patch+json', 'application/json'])(
+    'changes only the members sent when the body is %s',
+    async (type) => {
+      const { app, user } = await setup();
+      const note = await createNote(app, user, { title: 'Keep', content: 'body', tags: ['t'], pinned: true });
+      const response = await patch(app, user, note.id, { content: 'changed' }, type);
+      expect(response.statusCode).toBe(200);
+      const patched = response.json<NoteBody>();
+      expect(patched).toMatchObject({
+        title: 'Keep',
+        content: 'changed',
+        tags: ['t'],
+        pinned: true,
+        archived: false,
+        version: 2,
+      });
+      expect(patched.created_at).toBe(note.created_at);
+    },
+  );
+
+  it('resets content to "" and tags to [] when they are null', async () => {
+    const { app, user } = await setup();
+    const note = await createNote(app, user, { title: 'Reset', content: 'body', tags: ['a', 'b'] });
+    const response = await patch(app, user, note.id, { content: null, tags: null });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ title: 'Reset', content: '', tags: [], version: 2 });
+  });
+
+  it('answers 400 naming title when title is null, and changes nothing', async () => {
+    const { app, user } = await setup();
+    const note = await createNote(app, user, { title: 'Named', content: 'body' });
+    const response = await patch(app, user, note.id, { title: null, content: 'other' });
+    expect(fieldsOf(expectProblem(response, 400, 'validation_failed'))).toEqual(['title']);
+    const read = await app.inject({ url: `/api/notes/${note.id}`, headers: user.headers });
+    expect(read.json()).toEqual(note);
+  });
+
+  it('answers 400 for client-set fields and unknown members, naming each', async () => {
+    const { app, user } = await setup();
+    const note = await createNote(app, user, { title: 'Guarded' });
+    const response = await patch(app, user, note.id, {
+      version: 5,
+      updated_at: '2020-01-01T00:00:00.000Z',
+      colour: 'red',
+    });
+    const fields = fieldsOf(expectProblem(response, 400, 'validation_failed'));
+    expect([...fields].sort()).toEqual(['colour', 'updated_at', 'version']);
+  });
+
+  it('answers 400 instead of coercing "pinned": "true"', async () => {
+    const { app, user } = await setup();
+    const note = await createNote(app, user, { title: 'Strict' });
+    const response = await patch(app, user, note.id, { pinned: 'true' });
+    expect(fieldsOf(expectProblem(response, 400, 'validation_failed'))).toEqual(['pinned']);
+  });
+
+  it('keeps version, updated_at and ETag when the patch changes nothing', async () => {
+    const { app, user } = await setup();
+    const created = await post(app, user, { title: 'Same', content: 'body', tags: ['work'] });
+    const note = created.json<NoteBody>();
+    await clockPast(note.updated_at);
+    for (const body of [{}, { title: 'Same' }, { content: 'body', tags: ['Work'] }]) {
+      const response = await patch(app, user, note.id, body);
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toEqual(note);
+      expect(response.headers.etag).toBe(created.headers.etag);
+    }
+  });
+
+  it('grows version by exactly 1, moves updated_at and changes the ETag on a real change', async () => {
+    const { app, user } = await setup();
+    const created = await post(app, user, { title: 'Before' });
+    const note = created.json<NoteBody>();
+    await clockPast(note.updated_at);
+    const first = await patch(app, user, note.id, { title: 'After' });
+    const changed = first.json<NoteBody>();
+    expect(changed.version).toBe(2);
+    expect(Date.parse(changed.updated_at)).toBeGreaterThan(Date.parse(note.updated_at));
+    expect(changed.created_at).toBe(note.created_at);
+    expect(first.headers.etag).not.toBe(created.headers.etag);
+    const second = await patch(app, user, note.id, { pinned: true });
+    expect(second.json<NoteBody>().version).toBe(3);
+  });
+
+  it('answers 404 not_found for a note that does not exist', async () => {
+    const { app, user } = await setup();
+    expectProblem(await patch(app, user, 999, { title: 'x' }), 404, 'not_found');
+  });
+
+  it('answers 404 for another user’s note, like one that never existed, and leaves it unchanged', async () => {
+    const { app, user } = await setup();
+    const other = await signUp(app);
+    const note = await createNote(app, user, { title: 'Private', content: 'secret' });
+    const foreign = await patch(app, other, note.id, { content: null });
+    const missing = await patch(app, other, 999, { content: null });
+    expectProblem(foreign, 404, 'not_found');
+    expect(withoutId(foreign, note.id)).toEqual(withoutId(missing, 999));
+    const read = await app.inject({ url: `/api/notes/${note.id}`, headers: user.headers });
+    expect(read.json()).toEqual(note);
+  });
+
+  it('answers 415 unsupported_media_type for form data', async () => {
+    const { app, user } = await setup();
+    const note = await createNote(app, user, { title: 'Form' });
+    const response = await app.inject({
+      method: 'PATCH',
+      url: `/api/notes/${note.id}`,
+      headers: { ...user.headers, ...FORM },
+      payload: 'title=Changed',
+    });
+    expectProblem(response, 415, 'unsupported_media_type');
+  });
+});
+
+describe('DELETE /api/notes/:id', () => {
+  it('answers 204 with no body, after which the note answers 404', async () => {
+    const { app, user } = await setup();
+    const note = await createNote(app, user, { title: 'Doomed' });
+    const response = await app.inject({
+      method: 'DELETE',
+      url: `/api/notes/${note.id}`,
+      headers: user.headers,
+    });
+    expect(response.statusCode).toBe(204);
+    expect(response.body).toBe('');
+    const read = await app.inject({ url: `/api/notes/${note.id}`, headers: user.headers });
+    expect(read.statusCode).toBe(404);
+    // not_found today; in_trash once deleted notes go to the trash (product.md, "Sync").
+    expect(['not_found', 'in_trash']).toContain(read.json<{ code: string }>().code);
+  });
+
+  it('answers 404 when the note was already deleted', async () => {
+    const { app, user } = await setup();
+    const note = await createNote(app, user, { title: 'Twice' });
+    await app.inject({ method: 'DELETE', url: `/api/notes/${note.id}`, headers: user.headers });
+    const again = await app.inject({ method: 'DELETE', url: `/api/notes/${note.id}`, headers: user.headers });
+    expect(again.statusCode).toBe(404);
+    expect(['not_found', 'in_trash']).toContain(again.json<{ code: string }>().code);
+  });
+
+  it('answers 404 not_found for a note that never existed', async () => {
+    const { app, user } = await setup();
+    expectProblem(
+      await app.inject({ method: 'DELETE', url: '/api/notes/999', headers: user.headers }),
+      404,
+      'not_found',
+    );
+  });
+
+  it('answers 404 for another user’s note, like one that never existed, and keeps it', async () => {
+    const { app, user } = await setup();
+    const other = await signUp(app);
+    const note = await createNote(app, user, { title: 'Private' });
+    const foreign = await app.inject({
+      method: 'DELETE',
+      url: `/api/notes/${note.id}`,
+      headers: other.headers,
+    });
+    const missing = await app.inject({ method: 'DELETE', url: '/api/notes/999', headers: other.headers });
+    expectProblem(foreign, 404, 'not_found');
+    expect(withoutId(foreign, note.id)).toEqual(withoutId(missing, 999));
+    const read = await app.inject({ url: `/api/notes/${note.id}`, headers: user.headers });
+    expect(read.statusCode).toBe(200);
+  });
+
+  it('answers 401 with WWW-Authenticate when no token is sent, and keeps the note', async () => {
+    const { app, user } = await setup();
+    const note = await createNote(app, user, { title: 'Safe' });
+    const response = await app.inject({ method: 'DELETE', url: `/api/notes/${note.id}` });
+    expectProblem(response, 401, 'unauthorized');
+    expect(response.headers['www-authenticate']).toMatch(/^Bearer/);
+    expect((await app.inject({ url: `/api/notes/${note.id}`, headers: user.headers })).statusCode).toBe(200);
+  });
+});
