@@ -9,7 +9,12 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { authPlugin } from './auth/auth.plugin.js';
+import { authPlugin, SECURITY_SCHEMES } from './auth/auth.plugin.js';
+import { oidcVerifier } from './auth/oidc.js';
+import { sessionsRoutes } from './auth/sessions.routes.js';
+import { keysRoutes } from './keys/keys.routes.js';
+import { ApiKey } from './keys/keys.schemas.js';
+import { installRateLimits, signInGuard } from './limits/limits.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { tokenSigner } from './auth/auth.tokens.js';
 import type { Config } from './config.js';
@@ -66,7 +71,7 @@ export async function buildApp({ config, database }: AppOptions): Promise<Fastif
   installNotFound(app);
   app.setErrorHandler(errorHandler(config.env));
   app.addHook('onRoute', documentCommonErrors);
-  for (const schema of [Problem, Note, User]) app.addSchema(schema);
+  for (const schema of [Problem, Note, User, ApiKey]) app.addSchema(schema);
 
   await app.register(helmet, {
     // HSTS only where the operator has promised HTTPS.
@@ -82,12 +87,7 @@ export async function buildApp({ config, database }: AppOptions): Promise<Fastif
         version: VERSION,
         description: 'An API-first, self-hostable notes service. Errors are RFC 9457 problem details.',
       },
-      components: {
-        securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-          oauth2: { type: 'oauth2', flows: { password: { tokenUrl: '/api/auth/login', scopes: {} } } },
-        },
-      },
+      components: { securitySchemes: SECURITY_SCHEMES },
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
@@ -102,15 +102,29 @@ export async function buildApp({ config, database }: AppOptions): Promise<Fastif
       await api.register(cors, {
         origin: config.corsOrigins === '*' ? '*' : [...config.corsOrigins],
         credentials: false,
-        exposedHeaders: ['Location', 'Link', 'ETag', 'Retry-After', 'WWW-Authenticate'],
+        exposedHeaders: [
+          'Location',
+          'Link',
+          'ETag',
+          'Retry-After',
+          'WWW-Authenticate',
+          'RateLimit-Limit',
+          'RateLimit-Remaining',
+          'RateLimit-Reset',
+        ],
         maxAge: 600,
       });
-      const signer = tokenSigner(config.secret);
+      await installRateLimits(api, config.rateLimit);
       const { db } = database;
-      await api.register(authPlugin, { signer });
+      const signer = tokenSigner(config.secret);
+      const guard = signInGuard(api);
+      const oidc = config.oidc && oidcVerifier(config.oidc.issuer, config.oidc.audience);
+      await api.register(authPlugin, { db, signer, oidc, guard });
       await api.register(statusRoutes, { prefix: '/status', database });
-      await api.register(authRoutes, { prefix: '/auth', db, signer, signup: config.signup });
-      await api.register(meRoutes, { prefix: '/me', db });
+      await api.register(authRoutes, { prefix: '/auth', db, signer, guard, signup: config.signup });
+      await api.register(meRoutes, { prefix: '/me', db, guard });
+      await api.register(sessionsRoutes, { prefix: '/me/sessions', db });
+      await api.register(keysRoutes, { prefix: '/keys', db });
       await api.register(notesRoutes, { prefix: '/notes', db });
       await api.register(tagsRoutes, { prefix: '/tags', db });
       api.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>

@@ -17,6 +17,8 @@ describe('loadConfig', () => {
       bodyLimit: 1_048_576,
       logLevel: 'info',
       trustProxy: false,
+      rateLimit: 1200,
+      oidc: undefined,
     });
   });
 
@@ -32,6 +34,9 @@ describe('loadConfig', () => {
       FOLIO_BODY_LIMIT: '2048',
       FOLIO_LOG_LEVEL: 'warn',
       FOLIO_TRUST_PROXY: 'true',
+      FOLIO_RATE_LIMIT: '0',
+      FOLIO_OIDC_ISSUER: 'https://example.auth0.com/',
+      FOLIO_OIDC_AUDIENCE: 'https://folio.example.com',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -42,6 +47,8 @@ describe('loadConfig', () => {
       bodyLimit: 2048,
       logLevel: 'warn',
       trustProxy: true,
+      rateLimit: 0,
+      oidc: { issuer: 'https://example.auth0.com/', audience: 'https://folio.example.com' },
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -56,6 +63,9 @@ describe('loadConfig', () => {
     ['FOLIO_CORS_ORIGINS', 'example.com'],
     ['FOLIO_SECRET', 'short'],
     ['FOLIO_LOG_LEVEL', 'loud'],
+    ['FOLIO_RATE_LIMIT', 'lots'],
+    ['FOLIO_OIDC_ISSUER', 'not a url'],
+    ['FOLIO_OIDC_AUDIENCE', 'folio'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);

@@ -20,6 +20,10 @@ export interface Config {
   readonly bodyLimit: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly trustProxy: boolean;
+  /** API requests per minute per credential; 0 turns the limit off. */
+  readonly rateLimit: number;
+  /** An external identity provider whose bearer JWTs are accepted (both set, or neither). */
+  readonly oidc: { readonly issuer: string; readonly audience: string } | undefined;
 }
 
 /** A configuration value that cannot be used; its message names the variable. */
@@ -70,6 +74,24 @@ function corsOrigins(env: Env): Config['corsOrigins'] {
   return Object.freeze(origins);
 }
 
+function oidc(env: Env): Config['oidc'] {
+  const issuer = env.FOLIO_OIDC_ISSUER || undefined;
+  const audience = env.FOLIO_OIDC_AUDIENCE || undefined;
+  if (issuer === undefined && audience === undefined) return undefined;
+  if (issuer === undefined) throw new ConfigError('FOLIO_OIDC_ISSUER is required when FOLIO_OIDC_AUDIENCE is set');
+  if (audience === undefined) throw new ConfigError('FOLIO_OIDC_AUDIENCE is required when FOLIO_OIDC_ISSUER is set');
+  let url: URL | undefined;
+  try {
+    url = new URL(issuer);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^https?:$/.test(url.protocol)) {
+    throw new ConfigError(`FOLIO_OIDC_ISSUER must be the issuer's URL, like https://example.auth0.com/ (got "${issuer}")`);
+  }
+  return Object.freeze({ issuer, audience });
+}
+
 /** Reads and validates every `FOLIO_*` variable once; the only reader of the environment. */
 export function loadConfig(env: Env = process.env): Config {
   const appEnv = pick(env, 'FOLIO_ENV', ['development', 'staging', 'production'] as const, 'development');
@@ -97,6 +119,8 @@ export function loadConfig(env: Env = process.env): Config {
       'info',
     ),
     trustProxy: pick(env, 'FOLIO_TRUST_PROXY', ['true', 'false'] as const, 'false') === 'true',
+    rateLimit: integer(env, 'FOLIO_RATE_LIMIT', 1200, 0, 1_000_000),
+    oidc: oidc(env),
   });
 }
 

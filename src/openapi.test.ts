@@ -8,7 +8,7 @@ describe('GET /api/openapi.json', () => {
     const doc = (await app.inject({ method: 'GET', url: '/api/openapi.json' })).json();
     expect(doc.openapi).toBe('3.1.0');
     const routes = app.knownRoutes.filter((route) => !route.hidden && route.method !== 'HEAD');
-    expect(routes.length).toBe(11);
+    expect(routes.length).toBe(20);
     for (const { url, method } of routes) {
       const path = url.replace(/:(\w+)/g, '{$1}').replace(/(.)\/$/, '$1');
       expect(doc.paths[path]?.[method.toLowerCase()], `${method} ${path}`).toBeDefined();
@@ -26,7 +26,8 @@ describe('GET /api/openapi.json', () => {
         '#/components/schemas/Problem',
       );
     }
-    expect(create.security).toEqual([{ bearerAuth: [] }, { oauth2: [] }]);
+    expect(create.security).toEqual([{ bearerAuth: [] }, { apiKeyHeader: [] }, { basicAuth: [] }, { oauth2: [] }]);
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['apiKeyHeader', 'basicAuth', 'bearerAuth', 'oauth2']);
     expect(doc.paths['/api/auth/login'].post.security).toBeUndefined();
     expect(doc.components.schemas.Note.properties.title.maxLength).toBe(200);
   });

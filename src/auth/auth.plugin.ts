@@ -2,23 +2,16 @@ import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../errors.js';
 import { problems } from '../http/schemas.js';
-import type { TokenSigner } from './auth.tokens.js';
+import type { Scope } from '../keys/keys.schemas.js';
+import { authenticate, type Auth, type Credentials } from './auth.credentials.js';
 
-export type Scope = 'notes:read' | 'notes:write';
+export type { Auth };
 
 /**
  * What a route asks of its caller: nothing (`public`), any credential (`authenticated`), a scope,
- * or a signed-in person (`account`: managing the account is never delegated to a key).
+ * or a person (`account`: keys never manage keys, sessions or the account).
  */
 export type Access = 'public' | 'authenticated' | Scope | 'account';
-
-/** Who is calling, however they proved it. */
-export interface Auth {
-  userId: number;
-  sessionId: number | null;
-  scopes: ReadonlySet<Scope>;
-  via: 'session';
-}
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -30,7 +23,13 @@ declare module 'fastify' {
   }
 }
 
-const ALL_SCOPES: ReadonlySet<Scope> = new Set(['notes:read', 'notes:write']);
+/** Every way to authenticate, as the OpenAPI document lists them (so /docs can authorize). */
+export const SECURITY_SCHEMES = {
+  bearerAuth: { type: 'http', scheme: 'bearer', description: 'An access token (JWT) or an API key (folio_…)' },
+  apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+  basicAuth: { type: 'http', scheme: 'basic', description: 'username:password or username:<API key>' },
+  oauth2: { type: 'oauth2', flows: { password: { tokenUrl: '/api/auth/login', refreshUrl: '/api/auth/refresh', scopes: {} } } },
+} as const;
 
 /** The caller of a route that requires authentication. */
 export function authOf(request: FastifyRequest): Auth {
@@ -38,22 +37,10 @@ export function authOf(request: FastifyRequest): Auth {
   return request.auth;
 }
 
-async function authenticate(signer: TokenSigner, request: FastifyRequest): Promise<Auth> {
-  const header = request.headers.authorization;
-  if (!header)
-    throw new AppError(401, 'unauthorized', 'Authentication is required: send Authorization: Bearer <token>');
-  const [scheme, token] = header.split(' ', 2);
-  if (scheme?.toLowerCase() !== 'bearer' || !token) {
-    throw new AppError(401, 'unauthorized', 'Unsupported Authorization scheme; use Bearer <token>');
-  }
-  const claims = await signer.verify(token.trim());
-  return { userId: claims.userId, sessionId: claims.sessionId, scopes: ALL_SCOPES, via: 'session' };
-}
-
 function requires(access: Access, auth: Auth): void {
   if (access === 'public' || access === 'authenticated') return;
   if (access === 'account') {
-    if (auth.via !== 'session') throw new AppError(403, 'forbidden', 'An API key cannot manage the account');
+    if (auth.via === 'key') throw new AppError(403, 'forbidden', 'An API key cannot manage keys, sessions or the account');
     return;
   }
   // notes:write includes reading.
@@ -66,18 +53,18 @@ function describeSecurity(route: RouteOptions): void {
   const access = route.config?.access ?? 'account';
   if (access === 'public') return;
   const schema = (route.schema ??= {}) as { security?: unknown; response?: Record<number, unknown> };
-  schema.security ??= [{ bearerAuth: [] }, { oauth2: [] }];
+  schema.security ??= Object.keys(SECURITY_SCHEMES).map((name) => ({ [name]: [] }));
   schema.response = { ...problems(401, ...(access === 'authenticated' ? [] : [403])), ...schema.response };
 }
 
 /** Authenticates every `/api` request before its body is read and checks what the route requires. */
-export const authPlugin = fp<{ signer: TokenSigner }>(async (app: FastifyInstance, { signer }) => {
+export const authPlugin = fp<Credentials>(async (app: FastifyInstance, credentials) => {
   app.decorateRequest('auth', null);
   app.addHook('onRoute', describeSecurity);
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access ?? 'account';
     if (access === 'public' || request.is404) return;
-    request.auth = await authenticate(signer, request);
+    request.auth = await authenticate(credentials, request);
     requires(access, request.auth);
   });
 });

@@ -22,14 +22,26 @@ export const LoginInput = Type.Object(
 );
 export type LoginInput = Static<typeof LoginInput>;
 
+/** JSON, or the OAuth2 refresh form (RFC 6749 §6). */
+export const RefreshInput = Type.Object(
+  {
+    refresh_token: Type.String({ minLength: 1, maxLength: 200 }),
+    grant_type: Type.Optional(StringEnum(['refresh_token'] as const)),
+    client_id: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false, title: 'RefreshInput' },
+);
+
 export const Tokens = Type.Object(
   {
     access_token: Type.String(),
     token_type: Type.Literal('Bearer'),
     expires_in: Type.Integer({ description: 'Seconds until the access token expires', examples: [900] }),
+    refresh_token: Type.String({ description: 'Spent by its first use; lives 30 days' }),
   },
   { title: 'Tokens' },
 );
+export type Tokens = Static<typeof Tokens>;
 
 export const RegisterResult = Type.Composite([Type.Object({ user: Type.Ref(User) }), Tokens], {
   title: 'RegisterResult',

@@ -27,7 +27,9 @@ describe('POST /api/auth/register', () => {
       access_token: expect.any(String),
       token_type: 'Bearer',
       expires_in: 900,
+      refresh_token: expect.any(String),
     });
+    expect(response.headers['cache-control']).toBe('no-store');
     expect(response.body).not.toContain(PASSWORD);
     expect(response.body).not.toContain('argon2');
     const me = await app.inject({
@@ -123,6 +125,7 @@ describe('POST /api/auth/login', () => {
         access_token: expect.any(String),
         token_type: 'Bearer',
         expires_in: 900,
+        refresh_token: expect.any(String),
       });
     }
   });

@@ -1,10 +1,12 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the migrator works on any schema version */
 import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
 import * as m0001 from './migrations/0001-init.js';
+import * as m0002 from './migrations/0002-auth.js';
 
 /** Every migration, in order; listed here rather than read from disk so the build carries them. */
 const migrations: Record<string, Migration> = {
   '0001-init': m0001,
+  '0002-auth': m0002,
 };
 
 export function migrator(db: Kysely<any>): Migrator {

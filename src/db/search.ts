@@ -27,6 +27,11 @@ export async function unindexNote(db: Kysely<DB>, id: number): Promise<void> {
   await sql`delete from notes_fts where rowid = ${id}`.execute(db);
 }
 
+/** Removes every search entry of an owner's notes (before the account and its notes are deleted). */
+export async function unindexOwner(db: Kysely<DB>, ownerId: number): Promise<void> {
+  await sql`delete from notes_fts where rowid in (select id from notes where owner_id = ${ownerId})`.execute(db);
+}
+
 /**
  * Turns what a person typed into an FTS5 query: every word must match, each as a prefix, and
  * nothing in the text is read as query syntax. Undefined when the text has no words at all.

@@ -42,6 +42,44 @@ export interface NoteTagsTable {
   tag: string;
 }
 
+/** A refresh token, stored only as its SHA-256; spent once used (rotation). */
+export interface RefreshTokensTable {
+  id: Generated<number>;
+  session_id: number;
+  token_hash: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  spent_at: Timestamp | null;
+}
+
+/** Access tokens revoked before they expire (logout), by JWT id. */
+export interface RevokedTokensTable {
+  jti: string;
+  expires_at: Timestamp;
+}
+
+export interface ApiKeysTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  key_hash: string;
+  /** The first characters of the key, shown so a person can tell keys apart. */
+  prefix: string;
+  /** JSON array of scopes. */
+  scopes: string;
+  created_at: ColumnType<Timestamp, Timestamp, never>;
+  expires_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+}
+
+/** A local user's account at an external identity provider (OIDC). */
+export interface IdentitiesTable {
+  issuer: string;
+  subject: string;
+  user_id: number;
+  created_at: Timestamp;
+}
+
 /** The SQLite FTS5 index of notes (rowid = notes.id); only src/db/search.ts writes it. */
 export interface NotesFtsTable {
   rowid: number;
@@ -56,6 +94,10 @@ export interface DB {
   notes: NotesTable;
   note_tags: NoteTagsTable;
   notes_fts: NotesFtsTable;
+  refresh_tokens: RefreshTokensTable;
+  revoked_tokens: RevokedTokensTable;
+  api_keys: ApiKeysTable;
+  identities: IdentitiesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

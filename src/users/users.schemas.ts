@@ -22,3 +22,30 @@ export const User = Type.Object(
   { $id: 'User', title: 'User' },
 );
 export type User = Static<typeof User>;
+
+const CurrentPassword = Type.String({ minLength: 1, maxLength: 256, description: 'Your password now' });
+
+export const AccountPatch = Type.Object(
+  {
+    email: Type.Optional(Email),
+    password: Type.Optional(Password),
+    current_password: Type.Optional(CurrentPassword),
+  },
+  { additionalProperties: false, title: 'AccountPatch', description: 'A new password needs current_password' },
+);
+
+export const AccountDeletion = Type.Object(
+  { password: Type.Optional(CurrentPassword) },
+  { additionalProperties: false, title: 'AccountDeletion', description: 'Your password, to confirm' },
+);
+
+export const SessionInfo = Type.Object(
+  {
+    id: Type.Integer(),
+    created_at: Timestamp,
+    last_used_at: Timestamp,
+    user_agent: Type.Union([Type.String(), Type.Null()]),
+    current: Type.Boolean({ description: 'The session this request was made with' }),
+  },
+  { title: 'Session' },
+);

@@ -1,5 +1,7 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import { unindexOwner } from '../db/search.js';
+import { inTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
 import type { DB, UserRow } from '../db/tables.js';
 import type { User } from './users.schemas.js';
@@ -74,4 +76,37 @@ export async function createUser(
     }
     throw error;
   }
+}
+
+export async function setPasswordHash(db: Kysely<DB>, id: number, passwordHash: string): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ password_hash: passwordHash, updated_at: new Date().toISOString() })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Changes a user's email; 409 `email_taken` when another account has it. */
+export async function setEmail(db: Kysely<DB>, id: number, email: string): Promise<void> {
+  const other = await db
+    .selectFrom('users')
+    .select('id')
+    .where(sql`lower(email)`, '=', email.toLowerCase())
+    .where('id', '!=', id)
+    .executeTakeFirst();
+  if (other) throw takenError('email', '');
+  try {
+    await db.updateTable('users').set({ email, updated_at: new Date().toISOString() }).where('id', '=', id).execute();
+  } catch (error) {
+    if (/unique|duplicate/i.test(String(error))) throw takenError('email', '');
+    throw error;
+  }
+}
+
+/** Deletes an account and everything it owns: notes (and their search entries), sessions, keys. */
+export function deleteUser(db: Kysely<DB>, id: number): Promise<void> {
+  return inTransaction(db, async (trx) => {
+    await unindexOwner(trx, id);
+    await trx.deleteFrom('users').where('id', '=', id).execute();
+  });
 }

@@ -1,0 +1,127 @@
+import type { FastifyRequest } from 'fastify';
+import { decodeJwt } from 'jose';
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/tables.js';
+import { AppError } from '../errors.js';
+import { SCOPES, type Scope } from '../keys/keys.schemas.js';
+import { findKey, KEY_PREFIX, markKeyUsed } from '../keys/keys.store.js';
+import type { SignInGuard } from '../limits/limits.js';
+import { findUserByLogin } from '../users/users.store.js';
+import { verifyPassword } from './auth.passwords.js';
+import type { TokenSigner } from './auth.tokens.js';
+import { userForIdentity } from './identities.store.js';
+import type { OidcVerifier } from './oidc.js';
+import { sameSecret } from './secrets.js';
+import { accessTokenAlive } from './sessions.store.js';
+
+/** Who is calling, however they proved it. */
+export interface Auth {
+  userId: number;
+  /** A Folio access token, an API key, HTTP Basic with a password, or an external identity token. */
+  via: 'session' | 'key' | 'password' | 'oidc';
+  sessionId: number | null;
+  keyId: number | null;
+  /** The access token's id and expiry (seconds), so logout can deny it. */
+  token: { jti: string; expiresAt: number } | null;
+  scopes: ReadonlySet<Scope>;
+}
+
+export interface Credentials {
+  db: Kysely<DB>;
+  signer: TokenSigner;
+  oidc: OidcVerifier | undefined;
+  guard: SignInGuard;
+}
+
+const ALL_SCOPES: ReadonlySet<Scope> = new Set(SCOPES);
+// Writing last_used_at at most once a minute per key keeps reads from turning into writes.
+const TOUCH_MS = 60_000;
+
+function invalid(detail: string): AppError {
+  return new AppError(401, 'invalid_token', detail);
+}
+
+async function byKey(db: Kysely<DB>, secret: string, username?: string): Promise<Auth> {
+  const key = await findKey(db, secret);
+  if (!key) throw invalid('The API key is not valid');
+  const now = new Date();
+  if (key.expiresAt !== null && key.expiresAt <= now.toISOString()) {
+    throw new AppError(401, 'token_expired', 'The API key has expired');
+  }
+  if (username !== undefined) {
+    const owner = await findUserByLogin(db, username);
+    if (owner?.id !== key.userId) throw invalid('The API key does not belong to this user');
+  }
+  if (key.lastUsedAt === null || now.getTime() - Date.parse(key.lastUsedAt) > TOUCH_MS) {
+    await markKeyUsed(db, key.id, now.toISOString());
+  }
+  return { userId: key.userId, via: 'key', sessionId: null, keyId: key.id, token: null, scopes: new Set(key.scopes) };
+}
+
+async function byJwt(credentials: Credentials, token: string): Promise<Auth> {
+  let issuer: unknown;
+  try {
+    issuer = decodeJwt(token).iss;
+  } catch {
+    throw invalid('The access token is not valid');
+  }
+  const { oidc, signer, db } = credentials;
+  if (oidc && issuer === oidc.issuer) {
+    const claims = await oidc.verify(token);
+    const userId = await userForIdentity(db, oidc.issuer, claims);
+    const jti = typeof claims.jti === 'string' ? claims.jti : null;
+    return { userId, via: 'oidc', sessionId: null, keyId: null, token: jti && claims.exp ? { jti, expiresAt: claims.exp } : null, scopes: ALL_SCOPES };
+  }
+  const claims = await signer.verify(token);
+  if (!(await accessTokenAlive(db, claims.sessionId, claims.jti))) {
+    throw invalid('The access token has been revoked; sign in again');
+  }
+  return {
+    userId: claims.userId,
+    via: 'session',
+    sessionId: claims.sessionId,
+    keyId: null,
+    token: { jti: claims.jti, expiresAt: claims.expiresAt },
+    scopes: ALL_SCOPES,
+  };
+}
+
+async function byPassword(credentials: Credentials, request: FastifyRequest, login: string, password: string): Promise<Auth> {
+  await credentials.guard.check(request, login);
+  const user = await findUserByLogin(credentials.db, login);
+  if (!(await verifyPassword(user?.password_hash, password)) || !user) {
+    await credentials.guard.fail(request, login);
+    throw new AppError(401, 'unauthorized', 'The username or password is wrong');
+  }
+  return { userId: user.id, via: 'password', sessionId: null, keyId: null, token: null, scopes: ALL_SCOPES };
+}
+
+/**
+ * Reads the request's credential: `Authorization: Bearer <access token | API key | identity
+ * token>`, `X-API-Key: <key>` or `Authorization: Basic` with a password or a key.
+ */
+export async function authenticate(credentials: Credentials, request: FastifyRequest): Promise<Auth> {
+  const apiKey = request.headers['x-api-key'];
+  if (typeof apiKey === 'string' && apiKey !== '') return byKey(credentials.db, apiKey.trim());
+  const header = request.headers.authorization;
+  if (!header) {
+    throw new AppError(401, 'unauthorized', 'Authentication is required: send a Bearer token, an API key or Basic credentials');
+  }
+  const space = header.indexOf(' ');
+  const scheme = header.slice(0, space < 0 ? undefined : space).toLowerCase();
+  const value = space < 0 ? '' : header.slice(space + 1).trim();
+  if (scheme === 'bearer' && value) {
+    return value.startsWith(KEY_PREFIX) ? byKey(credentials.db, value) : byJwt(credentials, value);
+  }
+  if (scheme === 'basic' && value) {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon > 0) {
+      const login = decoded.slice(0, colon);
+      const secret = decoded.slice(colon + 1);
+      return secret.startsWith(KEY_PREFIX) ? byKey(credentials.db, secret, login) : byPassword(credentials, request, login, secret);
+    }
+  }
+  throw new AppError(401, 'unauthorized', 'Unsupported Authorization header; use Bearer <token> or Basic <credentials>');
+}
+

@@ -1,0 +1,81 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+
+// Rate limits (product.md, "Rate limits"): counters live in @fastify/rate-limit's store, in
+// memory per process; its `redis` option shares them across instances.
+
+/** Failed sign-ins allowed per username and client address before 429. */
+export const SIGN_IN_FAILURES = { max: 10, windowMs: 15 * 60_000 };
+export const SIGN_UP_LIMIT = { max: 20, timeWindow: 60 * 60_000 };
+export const REFRESH_LIMIT = { max: 60, timeWindow: 60_000 };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The name a sign-in attempt is for, lower-cased: half of the failure counter's key. */
+    signInName: string;
+  }
+}
+
+function tooMany(seconds: number, limit: number): AppError {
+  return new AppError(429, 'rate_limited', `Too many requests; retry in ${seconds} seconds`, {
+    headers: { 'Retry-After': String(seconds), 'RateLimit-Limit': String(limit), 'RateLimit-Remaining': '0', 'RateLimit-Reset': String(seconds) },
+  });
+}
+
+/** Who a request counts against: its API key, else its user, else its client address. */
+function credentialKey(request: FastifyRequest): string {
+  const auth = request.auth;
+  if (!auth) return `ip:${request.ip}`;
+  return auth.keyId !== null ? `key:${auth.keyId}` : `user:${auth.userId}`;
+}
+
+/**
+ * Installs the API's limits in an encapsulated `/api` scope: `perMinute` requests per credential
+ * (0: off), checked after authentication; routes add their own with `config.rateLimit`.
+ */
+export async function installRateLimits(api: FastifyInstance, perMinute: number): Promise<void> {
+  await api.register(rateLimit, {
+    global: perMinute > 0,
+    max: perMinute,
+    timeWindow: 60_000,
+    hook: 'preHandler',
+    keyGenerator: credentialKey,
+    enableDraftSpec: true, // RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset
+    errorResponseBuilder: (_request, context) =>
+      new AppError(429, 'rate_limited', `Too many requests; retry in ${context.after}`),
+  });
+  api.decorateRequest('signInName', '');
+}
+
+/** Per-route limit by client address, counted before anything else runs (sign-up, refresh). */
+export function perAddress(limit: { max: number; timeWindow: number }) {
+  return { ...limit, hook: 'onRequest' as const, keyGenerator: (request: FastifyRequest) => `ip:${request.ip}` };
+}
+
+export interface SignInGuard {
+  /** Throws 429 once this name has failed too often from this address. */
+  check(request: FastifyRequest, name: string): Promise<void>;
+  /** Counts a failed sign-in. */
+  fail(request: FastifyRequest, name: string): Promise<void>;
+}
+
+/** Counts only failed sign-ins (form, JSON or HTTP Basic), so a person who types right is never slowed. */
+export function signInGuard(api: FastifyInstance): SignInGuard {
+  const counter = api.createRateLimit({
+    max: SIGN_IN_FAILURES.max,
+    timeWindow: SIGN_IN_FAILURES.windowMs,
+    keyGenerator: (request) => `sign-in:${request.ip}:${request.signInName}`,
+  });
+  return {
+    async check(request, name) {
+      request.signInName = name.toLowerCase();
+      const state = await counter(request, { increment: false });
+      if (!state.isAllowed && state.remaining <= 0) throw tooMany(Math.max(1, state.ttlInSeconds), SIGN_IN_FAILURES.max);
+    },
+    async fail(request, name) {
+      request.signInName = name.toLowerCase();
+      await counter(request);
+    },
+  };
+}
