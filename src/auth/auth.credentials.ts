@@ -11,7 +11,6 @@ import { verifyPassword } from './auth.passwords.js';
 import type { TokenSigner } from './auth.tokens.js';
 import { userForIdentity } from './identities.store.js';
 import type { OidcVerifier } from './oidc.js';
-import { sameSecret } from './secrets.js';
 import { accessTokenAlive } from './sessions.store.js';
 
 /** Who is calling, however they proved it. */
