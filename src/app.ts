@@ -51,14 +51,17 @@ class OneLinePerRequest extends LogController {
 export interface AppOptions {
   config: Config & { secret: string };
   database: Database;
+  /** Where log lines go (standard output when not given). */
+  logStream?: NodeJS.WritableStream;
 }
 
 /** Builds the Folio server: plugins, the one error handler, and the list of every feature's routes. */
-export async function buildApp({ config, database }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, database, logStream }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
       level: config.logLevel,
       redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
+      ...(logStream && { stream: logStream }),
     },
     logController: new OneLinePerRequest(),
     bodyLimit: config.bodyLimit,

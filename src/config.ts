@@ -78,8 +78,10 @@ function oidc(env: Env): Config['oidc'] {
   const issuer = env.FOLIO_OIDC_ISSUER || undefined;
   const audience = env.FOLIO_OIDC_AUDIENCE || undefined;
   if (issuer === undefined && audience === undefined) return undefined;
-  if (issuer === undefined) throw new ConfigError('FOLIO_OIDC_ISSUER is required when FOLIO_OIDC_AUDIENCE is set');
-  if (audience === undefined) throw new ConfigError('FOLIO_OIDC_AUDIENCE is required when FOLIO_OIDC_ISSUER is set');
+  if (issuer === undefined)
+    throw new ConfigError('FOLIO_OIDC_ISSUER is required when FOLIO_OIDC_AUDIENCE is set');
+  if (audience === undefined)
+    throw new ConfigError('FOLIO_OIDC_AUDIENCE is required when FOLIO_OIDC_ISSUER is set');
   let url: URL | undefined;
   try {
     url = new URL(issuer);
@@ -87,7 +89,9 @@ function oidc(env: Env): Config['oidc'] {
     url = undefined;
   }
   if (!url || !/^https?:$/.test(url.protocol)) {
-    throw new ConfigError(`FOLIO_OIDC_ISSUER must be the issuer's URL, like https://example.auth0.com/ (got "${issuer}")`);
+    throw new ConfigError(
+      `FOLIO_OIDC_ISSUER must be the issuer's URL, like https://example.auth0.com/ (got "${issuer}")`,
+    );
   }
   return Object.freeze({ issuer, audience });
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
+import { pruneAuthState } from './auth/sessions.store.js';
 import { ensureSecret, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -10,7 +11,15 @@ export async function serve(config: Config): Promise<FastifyInstance> {
   const database = openDatabase(config.databaseUrl);
   await migrateToLatest(database.db);
   const app = await buildApp({ config: full, database });
-  app.addHook('onClose', () => database.close());
+  // Expired refresh tokens and denylist entries can no longer matter: forget them hourly.
+  const prune = () =>
+    pruneAuthState(database.db).catch((error: unknown) => app.log.error({ err: error }, 'prune failed'));
+  const pruning = setInterval(prune, 3_600_000).unref();
+  await prune();
+  app.addHook('onClose', async () => {
+    clearInterval(pruning);
+    await database.close();
+  });
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;

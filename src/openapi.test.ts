@@ -26,8 +26,18 @@ describe('GET /api/openapi.json', () => {
         '#/components/schemas/Problem',
       );
     }
-    expect(create.security).toEqual([{ bearerAuth: [] }, { apiKeyHeader: [] }, { basicAuth: [] }, { oauth2: [] }]);
-    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['apiKeyHeader', 'basicAuth', 'bearerAuth', 'oauth2']);
+    expect(create.security).toEqual([
+      { bearerAuth: [] },
+      { apiKeyHeader: [] },
+      { basicAuth: [] },
+      { oauth2: [] },
+    ]);
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual([
+      'apiKeyHeader',
+      'basicAuth',
+      'bearerAuth',
+      'oauth2',
+    ]);
     expect(doc.paths['/api/auth/login'].post.security).toBeUndefined();
     expect(doc.components.schemas.Note.properties.title.maxLength).toBe(200);
   });

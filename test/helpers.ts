@@ -24,7 +24,10 @@ export function tempDir(): string {
 }
 
 /** Folio on its own fresh SQLite file, closed and deleted when the current test ends. */
-export async function buildTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
+export async function buildTestApp(
+  overrides: Partial<Config> = {},
+  options: { logStream?: NodeJS.WritableStream } = {},
+): Promise<TestApp> {
   const dir = tempDir();
   const config = {
     ...loadConfig({}),
@@ -35,7 +38,7 @@ export async function buildTestApp(overrides: Partial<Config> = {}): Promise<Tes
   };
   const database = openDatabase(config.databaseUrl);
   await migrateToLatest(database.db);
-  const app = await buildApp({ config, database });
+  const app = await buildApp({ config, database, ...options });
   onTestFinished(async () => {
     await app.close();
     await database.close();

@@ -33,6 +33,8 @@ export interface Credentials {
 }
 
 const ALL_SCOPES: ReadonlySet<Scope> = new Set(SCOPES);
+// A client that tried Basic is told Basic is what failed (others get the Bearer challenge).
+const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="folio", charset="UTF-8"' };
 // Writing last_used_at at most once a minute per key keeps reads from turning into writes.
 const TOUCH_MS = 60_000;
 
@@ -54,7 +56,14 @@ async function byKey(db: Kysely<DB>, secret: string, username?: string): Promise
   if (key.lastUsedAt === null || now.getTime() - Date.parse(key.lastUsedAt) > TOUCH_MS) {
     await markKeyUsed(db, key.id, now.toISOString());
   }
-  return { userId: key.userId, via: 'key', sessionId: null, keyId: key.id, token: null, scopes: new Set(key.scopes) };
+  return {
+    userId: key.userId,
+    via: 'key',
+    sessionId: null,
+    keyId: key.id,
+    token: null,
+    scopes: new Set(key.scopes),
+  };
 }
 
 async function byJwt(credentials: Credentials, token: string): Promise<Auth> {
@@ -69,7 +78,14 @@ async function byJwt(credentials: Credentials, token: string): Promise<Auth> {
     const claims = await oidc.verify(token);
     const userId = await userForIdentity(db, oidc.issuer, claims);
     const jti = typeof claims.jti === 'string' ? claims.jti : null;
-    return { userId, via: 'oidc', sessionId: null, keyId: null, token: jti && claims.exp ? { jti, expiresAt: claims.exp } : null, scopes: ALL_SCOPES };
+    return {
+      userId,
+      via: 'oidc',
+      sessionId: null,
+      keyId: null,
+      token: jti && claims.exp ? { jti, expiresAt: claims.exp } : null,
+      scopes: ALL_SCOPES,
+    };
   }
   const claims = await signer.verify(token);
   if (!(await accessTokenAlive(db, claims.sessionId, claims.jti))) {
@@ -85,12 +101,19 @@ async function byJwt(credentials: Credentials, token: string): Promise<Auth> {
   };
 }
 
-async function byPassword(credentials: Credentials, request: FastifyRequest, login: string, password: string): Promise<Auth> {
-  await credentials.guard.check(request, login);
+async function byPassword(
+  credentials: Credentials,
+  request: FastifyRequest,
+  login: string,
+  password: string,
+): Promise<Auth> {
   const user = await findUserByLogin(credentials.db, login);
+  await credentials.guard.check(request, user ?? login);
   if (!(await verifyPassword(user?.password_hash, password)) || !user) {
-    await credentials.guard.fail(request, login);
-    throw new AppError(401, 'unauthorized', 'The username or password is wrong');
+    await credentials.guard.fail(request, user ?? login);
+    throw new AppError(401, 'unauthorized', 'The username or password is wrong', {
+      headers: BASIC_CHALLENGE,
+    });
   }
   return { userId: user.id, via: 'password', sessionId: null, keyId: null, token: null, scopes: ALL_SCOPES };
 }
@@ -104,7 +127,11 @@ export async function authenticate(credentials: Credentials, request: FastifyReq
   if (typeof apiKey === 'string' && apiKey !== '') return byKey(credentials.db, apiKey.trim());
   const header = request.headers.authorization;
   if (!header) {
-    throw new AppError(401, 'unauthorized', 'Authentication is required: send a Bearer token, an API key or Basic credentials');
+    throw new AppError(
+      401,
+      'unauthorized',
+      'Authentication is required: send a Bearer token, an API key or Basic credentials',
+    );
   }
   const space = header.indexOf(' ');
   const scheme = header.slice(0, space < 0 ? undefined : space).toLowerCase();
@@ -118,9 +145,14 @@ export async function authenticate(credentials: Credentials, request: FastifyReq
     if (colon > 0) {
       const login = decoded.slice(0, colon);
       const secret = decoded.slice(colon + 1);
-      return secret.startsWith(KEY_PREFIX) ? byKey(credentials.db, secret, login) : byPassword(credentials, request, login, secret);
+      return secret.startsWith(KEY_PREFIX)
+        ? byKey(credentials.db, secret, login)
+        : byPassword(credentials, request, login, secret);
     }
   }
-  throw new AppError(401, 'unauthorized', 'Unsupported Authorization header; use Bearer <token> or Basic <credentials>');
+  throw new AppError(
+    401,
+    'unauthorized',
+    'Unsupported Authorization header; use Bearer <token> or Basic <credentials>',
+  );
 }
-

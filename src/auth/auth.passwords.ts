@@ -2,7 +2,12 @@ import { hash, verify, type Algorithm } from '@node-rs/argon2';
 
 // OWASP's Argon2id minimum: 19 MiB of memory, 2 passes, one lane.
 // (2 is Algorithm.Argon2id, a const enum that isolated modules cannot read.)
-const PARAMS = { algorithm: 2 as Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+const PARAMS = {
+  algorithm: 2 as Algorithm.Argon2id,
+  memoryCost: 19_456,
+  timeCost: 2,
+  parallelism: 1,
+} as const;
 const CURRENT = `$argon2id$v=19$m=${PARAMS.memoryCost},t=${PARAMS.timeCost},p=${PARAMS.parallelism}$`;
 
 export function hashPassword(password: string): Promise<string> {

@@ -25,10 +25,17 @@ declare module 'fastify' {
 
 /** Every way to authenticate, as the OpenAPI document lists them (so /docs can authorize). */
 export const SECURITY_SCHEMES = {
-  bearerAuth: { type: 'http', scheme: 'bearer', description: 'An access token (JWT) or an API key (folio_…)' },
+  bearerAuth: {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An access token (JWT) or an API key (folio_…)',
+  },
   apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
   basicAuth: { type: 'http', scheme: 'basic', description: 'username:password or username:<API key>' },
-  oauth2: { type: 'oauth2', flows: { password: { tokenUrl: '/api/auth/login', refreshUrl: '/api/auth/refresh', scopes: {} } } },
+  oauth2: {
+    type: 'oauth2',
+    flows: { password: { tokenUrl: '/api/auth/login', refreshUrl: '/api/auth/refresh', scopes: {} } },
+  },
 } as const;
 
 /** The caller of a route that requires authentication. */
@@ -40,7 +47,8 @@ export function authOf(request: FastifyRequest): Auth {
 function requires(access: Access, auth: Auth): void {
   if (access === 'public' || access === 'authenticated') return;
   if (access === 'account') {
-    if (auth.via === 'key') throw new AppError(403, 'forbidden', 'An API key cannot manage keys, sessions or the account');
+    if (auth.via === 'key')
+      throw new AppError(403, 'forbidden', 'An API key cannot manage keys, sessions or the account');
     return;
   }
   // notes:write includes reading.

@@ -48,12 +48,19 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     },
     async (request, reply) => {
       if (signup === 'closed') {
-        throw new AppError(403, 'forbidden', 'Sign-up is closed on this server; ask its operator for an account');
+        throw new AppError(
+          403,
+          'forbidden',
+          'Sign-up is closed on this server; ask its operator for an account',
+        );
       }
       const { username, email, password } = request.body;
       const user = await createUser(db, { username, email, passwordHash: await hashPassword(password) });
       const session = await startSession(db, user.id, request.headers['user-agent']);
-      const answer = { user: toUser(user), ...(await tokens(user.id, session.sessionId, session.refreshToken)) };
+      const answer = {
+        user: toUser(user),
+        ...(await tokens(user.id, session.sessionId, session.refreshToken)),
+      };
       return reply.code(201).headers(NO_STORE).send(answer);
     },
   );
@@ -71,11 +78,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     },
     async (request, reply) => {
       const { username, password } = request.body;
-      await guard.check(request, username);
       const user = await findUserByLogin(db, username);
+      await guard.check(request, user ?? username);
       // Always verify, even for an unknown user, so timing does not reveal which names exist.
       if (!(await verifyPassword(user?.password_hash, password)) || !user) {
-        await guard.fail(request, username);
+        await guard.fail(request, user ?? username);
         throw new AppError(401, 'unauthorized', 'The username or password is wrong');
       }
       if (needsRehash(user.password_hash)) await setPasswordHash(db, user.id, await hashPassword(password));

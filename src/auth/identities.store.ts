@@ -7,9 +7,16 @@ import { hashSecret } from './secrets.js';
 export const NO_PASSWORD = '!external';
 
 function usernameFrom(claims: { preferred_username?: unknown; email?: unknown; nickname?: unknown }): string {
-  const wanted = [claims.preferred_username, claims.nickname, typeof claims.email === 'string' ? claims.email.split('@')[0] : undefined]
-    .find((value): value is string => typeof value === 'string' && value.length > 0) ?? 'user';
-  const clean = wanted.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').slice(0, 24);
+  const wanted =
+    [
+      claims.preferred_username,
+      claims.nickname,
+      typeof claims.email === 'string' ? claims.email.split('@')[0] : undefined,
+    ].find((value): value is string => typeof value === 'string' && value.length > 0) ?? 'user';
+  const clean = wanted
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-')
+    .slice(0, 24);
   return clean.length >= 3 ? clean : `user-${clean}`.slice(0, 24);
 }
 
@@ -33,7 +40,10 @@ export async function userForIdentity(
   if (known) return known.user_id;
 
   const base = usernameFrom(claims);
-  const fingerprint = hashSecret(`${issuer} ${claims.sub}`).replace(/[^a-zA-Z0-9]/g, '').slice(0, 12).toLowerCase();
+  const fingerprint = hashSecret(`${issuer} ${claims.sub}`)
+    .replace(/[^a-zA-Z0-9]/g, '')
+    .slice(0, 12)
+    .toLowerCase();
   const emailTaken =
     typeof claims.email !== 'string' ||
     (await db
@@ -60,7 +70,10 @@ export async function userForIdentity(
         .values({ username, email, password_hash: NO_PASSWORD, created_at: now, updated_at: now })
         .returning('id')
         .executeTakeFirstOrThrow();
-      await trx.insertInto('identities').values({ issuer, subject: claims.sub, user_id: user.id, created_at: now }).execute();
+      await trx
+        .insertInto('identities')
+        .values({ issuer, subject: claims.sub, user_id: user.id, created_at: now })
+        .execute();
       return user.id;
     });
   } catch (error) {

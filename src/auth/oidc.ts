@@ -7,27 +7,45 @@ export interface OidcVerifier {
   verify(token: string): Promise<JWTPayload & { sub: string }>;
 }
 
-/** Finds the provider's key set by OpenID discovery, falling back to the Auth0 convention. */
+function unreachable(): AppError {
+  return new AppError(503, 'unavailable', 'The identity provider cannot be reached', {
+    headers: { 'Retry-After': '30' },
+  });
+}
+
+/**
+ * Finds the provider's key set by OpenID discovery; a provider without a discovery document (404)
+ * gets the Auth0 convention. A provider that is down is 503, and nothing is remembered of it.
+ */
 async function jwksUrl(issuer: string): Promise<URL> {
   const base = issuer.replace(/\/+$/, '');
+  const fallback = new URL(`${base}/.well-known/jwks.json`);
+  let response: Response;
   try {
-    const response = await fetch(`${base}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5000) });
-    if (response.ok) {
-      const { jwks_uri: uri } = (await response.json()) as { jwks_uri?: unknown };
-      if (typeof uri === 'string') return new URL(uri);
-    }
+    response = await fetch(`${base}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5000) });
   } catch {
-    // fall back below
+    throw unreachable();
   }
-  return new URL(`${base}/.well-known/jwks.json`);
+  if (response.status === 404) return fallback;
+  if (!response.ok) throw unreachable();
+  const document = (await response.json().catch(() => ({}))) as { jwks_uri?: unknown };
+  return typeof document.jwks_uri === 'string' ? new URL(document.jwks_uri) : fallback;
 }
+
+// Errors of fetching keys, as opposed to a token failing verification.
+const FETCH_ERRORS = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC']);
 
 export function oidcVerifier(issuer: string, audience: string): OidcVerifier {
   let keys: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
   const keySet = () =>
-    (keys ??= jwksUrl(issuer).then((url) =>
+    (keys ??= jwksUrl(issuer).then(
       // jose caches the keys and refetches (at most every 30 s) when a token names an unknown kid.
-      createRemoteJWKSet(url, { cacheMaxAge: 600_000, cooldownDuration: 30_000, timeoutDuration: 5000 }),
+      (url) =>
+        createRemoteJWKSet(url, { cacheMaxAge: 600_000, cooldownDuration: 30_000, timeoutDuration: 5000 }),
+      (error: unknown) => {
+        keys = undefined;
+        throw error;
+      },
     ));
   return {
     issuer,
@@ -41,14 +59,14 @@ export function oidcVerifier(issuer: string, audience: string): OidcVerifier {
         });
         return payload as JWTPayload & { sub: string };
       } catch (error) {
+        if (error instanceof AppError) throw error;
         if (error instanceof joseErrors.JWTExpired) {
           throw new AppError(401, 'token_expired', 'The identity token has expired');
         }
-        if (error instanceof joseErrors.JWKSTimeout || (error instanceof TypeError && /fetch/i.test(error.message))) {
-          keys = undefined; // try discovery again next time
-          throw new AppError(503, 'unavailable', 'The identity provider cannot be reached', {
-            headers: { 'Retry-After': '30' },
-          });
+        const code = error instanceof joseErrors.JOSEError ? error.code : undefined;
+        if ((code !== undefined && FETCH_ERRORS.has(code)) || error instanceof TypeError) {
+          keys = undefined; // look the provider up again next time
+          throw unreachable();
         }
         throw new AppError(401, 'invalid_token', 'The identity token is not valid for this server');
       }

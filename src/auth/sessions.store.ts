@@ -68,7 +68,11 @@ export async function revokeSession(db: Kysely<DB>, userId: number, sessionId: n
 }
 
 /** Ends every session of a user but one (a password change keeps the session that made it). */
-export async function revokeOtherSessions(db: Kysely<DB>, userId: number, keep: number | null): Promise<void> {
+export async function revokeOtherSessions(
+  db: Kysely<DB>,
+  userId: number,
+  keep: number | null,
+): Promise<void> {
   await db
     .updateTable('sessions')
     .set({ revoked_at: new Date().toISOString() })
@@ -95,7 +99,8 @@ export async function rotateRefreshToken(
       .where('t.token_hash', '=', hashSecret(token))
       .executeTakeFirst();
     if (!row || row.revoked_at !== null) throw invalidRefresh();
-    if (row.expires_at <= now.toISOString()) throw invalidRefresh('The refresh token has expired; sign in again');
+    if (row.expires_at <= now.toISOString())
+      throw invalidRefresh('The refresh token has expired; sign in again');
     // Conditional, so two concurrent uses of one token cannot both succeed.
     const spent = await trx
       .updateTable('refresh_tokens')
@@ -104,8 +109,16 @@ export async function rotateRefreshToken(
       .where('spent_at', 'is', null)
       .executeTakeFirst();
     if (spent.numUpdatedRows === 0n) return row;
-    await trx.updateTable('sessions').set({ last_used_at: now.toISOString() }).where('id', '=', row.session_id).execute();
-    return { userId: row.user_id, sessionId: row.session_id, refreshToken: await issueRefreshToken(trx, row.session_id, now) };
+    await trx
+      .updateTable('sessions')
+      .set({ last_used_at: now.toISOString() })
+      .where('id', '=', row.session_id)
+      .execute();
+    return {
+      userId: row.user_id,
+      sessionId: row.session_id,
+      refreshToken: await issueRefreshToken(trx, row.session_id, now),
+    };
   });
   if ('refreshToken' in reused) return reused;
   await revokeSession(db, reused.user_id, reused.session_id);
@@ -139,7 +152,10 @@ export async function revokeAccessToken(db: Kysely<DB>, jti: string, expiresAt: 
 export async function accessTokenAlive(db: Kysely<DB>, sessionId: number, jti: string): Promise<boolean> {
   const row = await db
     .selectFrom('sessions as s')
-    .select(['s.revoked_at', (eb) => eb.exists(eb.selectFrom('revoked_tokens').select('jti').where('jti', '=', jti)).as('denied')])
+    .select([
+      's.revoked_at',
+      (eb) => eb.exists(eb.selectFrom('revoked_tokens').select('jti').where('jti', '=', jti)).as('denied'),
+    ])
     .where('s.id', '=', sessionId)
     .executeTakeFirst();
   return row !== undefined && row.revoked_at === null && !row.denied;

@@ -29,7 +29,9 @@ export async function unindexNote(db: Kysely<DB>, id: number): Promise<void> {
 
 /** Removes every search entry of an owner's notes (before the account and its notes are deleted). */
 export async function unindexOwner(db: Kysely<DB>, ownerId: number): Promise<void> {
-  await sql`delete from notes_fts where rowid in (select id from notes where owner_id = ${ownerId})`.execute(db);
+  await sql`delete from notes_fts where rowid in (select id from notes where owner_id = ${ownerId})`.execute(
+    db,
+  );
 }
 
 /**

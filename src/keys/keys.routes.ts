@@ -42,7 +42,11 @@ export const keysRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<DB> }> = async (
         scopes: scopes ?? [...SCOPES],
         expiresAt: expiresAt === undefined ? null : new Date(expiresAt).toISOString(),
       });
-      return reply.code(201).header('Location', `/api/keys/${key.id}`).header('Cache-Control', 'no-store').send(key);
+      return reply
+        .code(201)
+        .header('Location', `/api/keys/${key.id}`)
+        .header('Cache-Control', 'no-store')
+        .send(key);
     },
   );
 

@@ -8,7 +8,10 @@ export const ApiKey = Type.Object(
   {
     id: Type.Integer(),
     name: Type.String({ examples: ['backup script'] }),
-    prefix: Type.String({ description: 'The first characters of the key, to tell keys apart', examples: ['folio_Xa3k'] }),
+    prefix: Type.String({
+      description: 'The first characters of the key, to tell keys apart',
+      examples: ['folio_Xa3k'],
+    }),
     scopes: Type.Array(StringEnum(SCOPES)),
     created_at: Timestamp,
     expires_at: Nullable(Timestamp),
@@ -20,7 +23,12 @@ export type ApiKey = Static<typeof ApiKey>;
 
 export const ApiKeyInput = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 100, pattern: '^\\P{Cc}*$', 'x-error': 'must not contain control characters' }),
+    name: Type.String({
+      minLength: 1,
+      maxLength: 100,
+      pattern: '^\\P{Cc}*$',
+      'x-error': 'must not contain control characters',
+    }),
     scopes: Type.Optional(
       Type.Array(StringEnum(SCOPES), {
         minItems: 1,
@@ -37,7 +45,9 @@ export type ApiKeyInput = Static<typeof ApiKeyInput>;
 export const NewApiKey = Type.Composite(
   [
     Type.Omit(ApiKey, []),
-    Type.Object({ key: Type.String({ description: 'The secret: shown this once only', examples: ['folio_…'] }) }),
+    Type.Object({
+      key: Type.String({ description: 'The secret: shown this once only', examples: ['folio_…'] }),
+    }),
   ],
   { title: 'NewApiKey' },
 );

@@ -54,12 +54,21 @@ export async function createKey(
 }
 
 export async function listKeys(db: Kysely<DB>, userId: number): Promise<ApiKey[]> {
-  const rows = await db.selectFrom('api_keys').select(COLUMNS).where('user_id', '=', userId).orderBy('id').execute();
+  const rows = await db
+    .selectFrom('api_keys')
+    .select(COLUMNS)
+    .where('user_id', '=', userId)
+    .orderBy('id')
+    .execute();
   return rows.map(toApiKey);
 }
 
 export async function deleteKey(db: Kysely<DB>, userId: number, id: number): Promise<boolean> {
-  const result = await db.deleteFrom('api_keys').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+  const result = await db
+    .deleteFrom('api_keys')
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
   return result.numDeletedRows > 0n;
 }
 
@@ -67,7 +76,10 @@ export async function deleteKey(db: Kysely<DB>, userId: number, id: number): Pro
 export async function findKey(
   db: Kysely<DB>,
   secret: string,
-): Promise<{ id: number; userId: number; scopes: Scope[]; expiresAt: string | null; lastUsedAt: string | null } | undefined> {
+): Promise<
+  | { id: number; userId: number; scopes: Scope[]; expiresAt: string | null; lastUsedAt: string | null }
+  | undefined
+> {
   const row = await db
     .selectFrom('api_keys')
     .select(['id', 'user_id', 'scopes', 'expires_at', 'last_used_at'])

@@ -12,14 +12,19 @@ export const REFRESH_LIMIT = { max: 60, timeWindow: 60_000 };
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The name a sign-in attempt is for, lower-cased: half of the failure counter's key. */
+    /** The account a sign-in attempt is for: half of the failure counter's key. */
     signInName: string;
   }
 }
 
 function tooMany(seconds: number, limit: number): AppError {
   return new AppError(429, 'rate_limited', `Too many requests; retry in ${seconds} seconds`, {
-    headers: { 'Retry-After': String(seconds), 'RateLimit-Limit': String(limit), 'RateLimit-Remaining': '0', 'RateLimit-Reset': String(seconds) },
+    headers: {
+      'Retry-After': String(seconds),
+      'RateLimit-Limit': String(limit),
+      'RateLimit-Remaining': '0',
+      'RateLimit-Reset': String(seconds),
+    },
   });
 }
 
@@ -39,7 +44,9 @@ export async function installRateLimits(api: FastifyInstance, perMinute: number)
     global: perMinute > 0,
     max: perMinute,
     timeWindow: 60_000,
-    hook: 'preHandler',
+    // After authentication (onRequest) and before the body is read, so requests that fail
+    // parsing or validation count too.
+    hook: 'preParsing',
     keyGenerator: credentialKey,
     enableDraftSpec: true, // RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset
     errorResponseBuilder: (_request, context) =>
@@ -50,14 +57,26 @@ export async function installRateLimits(api: FastifyInstance, perMinute: number)
 
 /** Per-route limit by client address, counted before anything else runs (sign-up, refresh). */
 export function perAddress(limit: { max: number; timeWindow: number }) {
-  return { ...limit, hook: 'onRequest' as const, keyGenerator: (request: FastifyRequest) => `ip:${request.ip}` };
+  return {
+    ...limit,
+    hook: 'onRequest' as const,
+    keyGenerator: (request: FastifyRequest) => `ip:${request.ip}`,
+  };
 }
 
+/** Whom a sign-in is for: the account when the name or email is known, else the name as typed. */
+export type SignInTarget = { id: number } | string;
+
 export interface SignInGuard {
-  /** Throws 429 once this name has failed too often from this address. */
-  check(request: FastifyRequest, name: string): Promise<void>;
+  /** Throws 429 once sign-ins for this account have failed too often from this address. */
+  check(request: FastifyRequest, target: SignInTarget): Promise<void>;
   /** Counts a failed sign-in. */
-  fail(request: FastifyRequest, name: string): Promise<void>;
+  fail(request: FastifyRequest, target: SignInTarget): Promise<void>;
+}
+
+// Keyed by account, so guessing through the email after locking out the username gains nothing.
+function targetKey(target: SignInTarget): string {
+  return typeof target === 'string' ? `name:${target.toLowerCase()}` : `user:${target.id}`;
 }
 
 /** Counts only failed sign-ins (form, JSON or HTTP Basic), so a person who types right is never slowed. */
@@ -68,13 +87,14 @@ export function signInGuard(api: FastifyInstance): SignInGuard {
     keyGenerator: (request) => `sign-in:${request.ip}:${request.signInName}`,
   });
   return {
-    async check(request, name) {
-      request.signInName = name.toLowerCase();
+    async check(request, target) {
+      request.signInName = targetKey(target);
       const state = await counter(request, { increment: false });
-      if (!state.isAllowed && state.remaining <= 0) throw tooMany(Math.max(1, state.ttlInSeconds), SIGN_IN_FAILURES.max);
+      if (!state.isAllowed && state.remaining <= 0)
+        throw tooMany(Math.max(1, state.ttlInSeconds), SIGN_IN_FAILURES.max);
     },
-    async fail(request, name) {
-      request.signInName = name.toLowerCase();
+    async fail(request, target) {
+      request.signInName = targetKey(target);
       await counter(request);
     },
   };

@@ -14,21 +14,31 @@ import { AccountDeletion, AccountPatch, User } from './users.schemas.js';
 import { deleteUser, getUser, setEmail, setPasswordHash, toUser } from './users.store.js';
 
 /** `/api/me`: the signed-in user and their account. */
-export const meRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<DB>; guard: SignInGuard }> = async (app, { db, guard }) => {
+export const meRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<DB>; guard: SignInGuard }> = async (
+  app,
+  { db, guard },
+) => {
   async function currentUser(request: FastifyRequest): Promise<UserRow> {
     const user = await getUser(db, authOf(request).userId);
     // The token outlived its account.
-    if (!user) throw new AppError(401, 'invalid_token', 'The account behind this credential no longer exists');
+    if (!user)
+      throw new AppError(401, 'invalid_token', 'The account behind this credential no longer exists');
     return user;
   }
 
   /** A sensitive change asks for the password again (unless the account has none: external sign-in). */
-  async function confirmPassword(request: FastifyRequest, user: UserRow, password: string | undefined, field: string) {
+  async function confirmPassword(
+    request: FastifyRequest,
+    user: UserRow,
+    password: string | undefined,
+    field: string,
+  ) {
     if (user.password_hash === NO_PASSWORD) return;
-    if (password === undefined) throw validationError([{ field, message: 'is required to confirm this change' }]);
-    await guard.check(request, user.username);
+    if (password === undefined)
+      throw validationError([{ field, message: 'is required to confirm this change' }]);
+    await guard.check(request, user);
     if (!(await verifyPassword(user.password_hash, password))) {
-      await guard.fail(request, user.username);
+      await guard.fail(request, user);
       throw new AppError(403, 'forbidden', `The ${field.replace('_', ' ')} is wrong`);
     }
   }

@@ -31,7 +31,11 @@ export const AccountPatch = Type.Object(
     password: Type.Optional(Password),
     current_password: Type.Optional(CurrentPassword),
   },
-  { additionalProperties: false, title: 'AccountPatch', description: 'A new password needs current_password' },
+  {
+    additionalProperties: false,
+    title: 'AccountPatch',
+    description: 'A new password needs current_password',
+  },
 );
 
 export const AccountDeletion = Type.Object(

@@ -96,7 +96,11 @@ export async function setEmail(db: Kysely<DB>, id: number, email: string): Promi
     .executeTakeFirst();
   if (other) throw takenError('email', '');
   try {
-    await db.updateTable('users').set({ email, updated_at: new Date().toISOString() }).where('id', '=', id).execute();
+    await db
+      .updateTable('users')
+      .set({ email, updated_at: new Date().toISOString() })
+      .where('id', '=', id)
+      .execute();
   } catch (error) {
     if (/unique|duplicate/i.test(String(error))) throw takenError('email', '');
     throw error;
