@@ -11,7 +11,7 @@ import { verifyPassword } from './auth.passwords.js';
 import type { TokenSigner } from './auth.tokens.js';
 import { userForIdentity } from './identities.store.js';
 import type { OidcVerifier } from './oidc.js';
-import { accessTokenAlive } from './sessions.store.js';
+import { accessTokenAlive, tokenDenied } from './sessions.store.js';
 
 /** Who is calling, however they proved it. */
 export interface Auth {
@@ -76,8 +76,10 @@ async function byJwt(credentials: Credentials, token: string): Promise<Auth> {
   const { oidc, signer, db } = credentials;
   if (oidc && issuer === oidc.issuer) {
     const claims = await oidc.verify(token);
-    const userId = await userForIdentity(db, oidc.issuer, claims);
     const jti = typeof claims.jti === 'string' ? claims.jti : null;
+    // Signed out here (logout puts its jti on the denylist) even though the provider still honours it.
+    if (jti !== null && (await tokenDenied(db, jti))) throw invalid('The identity token has been revoked here');
+    const userId = await userForIdentity(db, oidc.issuer, claims);
     return {
       userId,
       via: 'oidc',

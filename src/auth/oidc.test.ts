@@ -309,6 +309,23 @@ describe('Bearer tokens from an external identity provider', () => {
     expect(response.headers['retry-after']).toMatch(/^\d+$/);
   });
 
+  it('answers 401 to an identity token after POST /api/auth/logout with it', async () => {
+    const { app, provider } = await setup();
+    const bearer = await token(provider, { sub: 'auth0|leaver', jti: 'idp-token-1' });
+    expect((await get(app, '/api/me', bearer)).statusCode).toBe(200);
+    const out = await app.inject({
+      method: 'POST',
+      url: '/api/auth/logout',
+      headers: { authorization: `Bearer ${bearer}` },
+    });
+    expect(out.statusCode).toBe(204);
+    expectRejected(await get(app, '/api/me', bearer));
+    expect(
+      (await get(app, '/api/me', await token(provider, { sub: 'auth0|leaver', jti: 'idp-token-2' })))
+        .statusCode,
+    ).toBe(200);
+  });
+
   it('keeps accepting Folio’s own access tokens', async () => {
     const { app } = await setup();
     const local = await signUp(app, 'local_user');

@@ -161,6 +161,12 @@ export async function accessTokenAlive(db: Kysely<DB>, sessionId: number, jti: s
   return row !== undefined && row.revoked_at === null && !row.denied;
 }
 
+/** Whether a token id is on the denylist (external identity tokens, which have no session). */
+export async function tokenDenied(db: Kysely<DB>, jti: string): Promise<boolean> {
+  const row = await db.selectFrom('revoked_tokens').select('jti').where('jti', '=', jti).executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Forgets what can no longer matter: expired denylist entries and refresh tokens. */
 export async function pruneAuthState(db: Kysely<DB>): Promise<void> {
   const now = new Date().toISOString();
