@@ -15,6 +15,10 @@ import { sessionsRoutes } from './auth/sessions.routes.js';
 import { keysRoutes } from './keys/keys.routes.js';
 import { ApiKey } from './keys/keys.schemas.js';
 import { installRateLimits, signInGuard } from './limits/limits.js';
+import { memoryChangeBus, type ChangeBus } from './sync/change-bus.js';
+import { eventsRoutes } from './sync/events.routes.js';
+import { syncRoutes } from './sync/sync.routes.js';
+import { Change } from './sync/sync.schemas.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { tokenSigner } from './auth/auth.tokens.js';
 import type { Config } from './config.js';
@@ -53,10 +57,12 @@ export interface AppOptions {
   database: Database;
   /** Where log lines go (standard output when not given). */
   logStream?: NodeJS.WritableStream;
+  /** How change notices travel (in process when not given). */
+  bus?: ChangeBus;
 }
 
 /** Builds the Folio server: plugins, the one error handler, and the list of every feature's routes. */
-export async function buildApp({ config, database, logStream }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, database, logStream, bus = memoryChangeBus() }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -74,7 +80,7 @@ export async function buildApp({ config, database, logStream }: AppOptions): Pro
   installNotFound(app);
   app.setErrorHandler(errorHandler(config.env));
   app.addHook('onRoute', documentCommonErrors);
-  for (const schema of [Problem, Note, User, ApiKey]) app.addSchema(schema);
+  for (const schema of [Problem, Note, User, ApiKey, Change]) app.addSchema(schema);
 
   await app.register(helmet, {
     // HSTS only where the operator has promised HTTPS.
@@ -128,7 +134,9 @@ export async function buildApp({ config, database, logStream }: AppOptions): Pro
       await api.register(meRoutes, { prefix: '/me', db, guard });
       await api.register(sessionsRoutes, { prefix: '/me/sessions', db });
       await api.register(keysRoutes, { prefix: '/keys', db });
-      await api.register(notesRoutes, { prefix: '/notes', db });
+      await api.register(notesRoutes, { prefix: '/notes', db, bus });
+      await api.register(syncRoutes, { prefix: '/sync', db });
+      await api.register(eventsRoutes, { prefix: '/events', db, bus, heartbeatMs: config.sseHeartbeatSeconds * 1000 });
       await api.register(tagsRoutes, { prefix: '/tags', db });
       api.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
         app.swagger(),

@@ -19,6 +19,10 @@ describe('loadConfig', () => {
       trustProxy: false,
       rateLimit: 1200,
       oidc: undefined,
+      trashDays: 30,
+      syncRetentionDays: 90,
+      sseHeartbeatSeconds: 20,
+      webhooksAllowPrivate: false,
     });
   });
 

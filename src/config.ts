@@ -22,6 +22,14 @@ export interface Config {
   readonly trustProxy: boolean;
   /** API requests per minute per credential; 0 turns the limit off. */
   readonly rateLimit: number;
+  /** How long notes stay in the trash before they are purged. */
+  readonly trashDays: number;
+  /** How long the change feed keeps deletions; an older cursor must resync. */
+  readonly syncRetentionDays: number;
+  /** Seconds between heartbeats on an event stream. */
+  readonly sseHeartbeatSeconds: number;
+  /** Whether webhooks may target loopback and private addresses (off: no SSRF into the network). */
+  readonly webhooksAllowPrivate: boolean;
   /** An external identity provider whose bearer JWTs are accepted (both set, or neither). */
   readonly oidc: { readonly issuer: string; readonly audience: string } | undefined;
 }
@@ -125,6 +133,10 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: pick(env, 'FOLIO_TRUST_PROXY', ['true', 'false'] as const, 'false') === 'true',
     rateLimit: integer(env, 'FOLIO_RATE_LIMIT', 1200, 0, 1_000_000),
     oidc: oidc(env),
+    trashDays: integer(env, 'FOLIO_TRASH_DAYS', 30, 1, 3650),
+    syncRetentionDays: integer(env, 'FOLIO_SYNC_RETENTION_DAYS', 90, 1, 3650),
+    sseHeartbeatSeconds: integer(env, 'FOLIO_SSE_HEARTBEAT_SECONDS', 20, 1, 300),
+    webhooksAllowPrivate: pick(env, 'FOLIO_WEBHOOKS_ALLOW_PRIVATE', ['true', 'false'] as const, 'false') === 'true',
   });
 }
 

@@ -59,7 +59,7 @@ export class AppError extends Error {
     readonly status: number,
     readonly code: ErrorCode,
     readonly detail: string,
-    readonly extra: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+    readonly extra: { errors?: FieldError[]; headers?: Record<string, string>; body?: Record<string, unknown> } = {},
   ) {
     super(detail);
     this.name = 'AppError';
@@ -189,7 +189,7 @@ export function errorHandler(env: Environment) {
       return reply
         .code(known.status)
         .type(PROBLEM_TYPE)
-        .send(problem(known.status, known.code, known.detail, known.extra.errors));
+        .send({ ...problem(known.status, known.code, known.detail, known.extra.errors), ...known.extra.body });
     }
     request.log.error({ err: error }, 'unhandled error');
     const body: Problem & { stack?: string[] } = problem(

@@ -2,11 +2,13 @@
 import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
 import * as m0001 from './migrations/0001-init.js';
 import * as m0002 from './migrations/0002-auth.js';
+import * as m0003 from './migrations/0003-sync.js';
 
 /** Every migration, in order; listed here rather than read from disk so the build carries them. */
 const migrations: Record<string, Migration> = {
   '0001-init': m0001,
   '0002-auth': m0002,
+  '0003-sync': m0003,
 };
 
 export function migrator(db: Kysely<any>): Migrator {

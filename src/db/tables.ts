@@ -10,6 +10,10 @@ export interface UsersTable {
   password_hash: string;
   created_at: ColumnType<Timestamp, Timestamp, never>;
   updated_at: Timestamp;
+  /** The number of this user's latest change (see `changes`). */
+  change_seq: Generated<number>;
+  /** Changes up to this number have been forgotten: older cursors must resync. */
+  sync_floor: Generated<number>;
 }
 
 /** A session is one sign-in; access tokens name it so it can be revoked as a whole. */
@@ -34,6 +38,8 @@ export interface NotesTable {
   version: number;
   created_at: ColumnType<Timestamp, Timestamp, never>;
   updated_at: Timestamp;
+  /** In the trash since then; null for a live note. */
+  deleted_at: Timestamp | null;
 }
 
 export interface NoteTagsTable {
@@ -80,6 +86,51 @@ export interface IdentitiesTable {
   created_at: Timestamp;
 }
 
+/** The change feed, one row per note with its latest change (a compacted log). */
+export interface ChangesTable {
+  owner_id: number;
+  seq: number;
+  note_id: number;
+  op: 'upsert' | 'delete';
+  changed_at: Timestamp;
+}
+
+export interface IdempotencyKeysTable {
+  owner_id: number;
+  key: string;
+  request_hash: string;
+  status: number;
+  /** JSON object of the headers to replay (Location, ETag). */
+  headers: string;
+  body: string;
+  created_at: Timestamp;
+}
+
+export interface WebhooksTable {
+  id: Generated<number>;
+  owner_id: number;
+  url: string;
+  secret: string;
+  /** JSON array of event types. */
+  events: string;
+  created_at: Timestamp;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  webhook_id: number;
+  message_id: string;
+  event: string;
+  payload: string;
+  state: 'pending' | 'succeeded' | 'failed';
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  delivered_at: Timestamp | null;
+}
+
 /** The SQLite FTS5 index of notes (rowid = notes.id); only src/db/search.ts writes it. */
 export interface NotesFtsTable {
   rowid: number;
@@ -98,6 +149,10 @@ export interface DB {
   revoked_tokens: RevokedTokensTable;
   api_keys: ApiKeysTable;
   identities: IdentitiesTable;
+  changes: ChangesTable;
+  idempotency_keys: IdempotencyKeysTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

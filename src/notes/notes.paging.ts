@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { validationError } from '../errors.js';
 import { matchExpression, MARK_END, MARK_START } from '../db/search.js';
-import type { ListOptions, NotePage, SortKey } from './notes.store.js';
+import type { ListOptions, NotePage, SortKey } from './notes.list.store.js';
 import { NOTE_SORTS, type NoteList, type NoteListQuery } from './notes.schemas.js';
 
 // Turns a list request into store options and a store page into the answer: cursors, meta, links.
@@ -60,6 +60,7 @@ export function planList(query: NoteListQuery): ListPlan {
   const filters = {
     tags: [...new Set((query.tag ?? []).map((tag) => tag.toLowerCase()))],
     archived: query.archived ?? false,
+    ...(query.deleted !== undefined && { deleted: query.deleted }),
     ...(match !== undefined && { match }),
     ...(query.pinned !== undefined && { pinned: query.pinned }),
     ...(query.updated_since !== undefined && { updatedSince: new Date(query.updated_since).toISOString() }),

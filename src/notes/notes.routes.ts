@@ -3,31 +3,31 @@ import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import { authOf } from '../auth/auth.plugin.js';
 import type { DB } from '../db/tables.js';
-import { AppError } from '../errors.js';
+import { etagFromBody, ifMatch, noteEtag, notModified } from '../http/conditional.js';
+import { idempotent } from '../http/idempotency.js';
 import { IdParams, problems } from '../http/schemas.js';
+import type { ChangeBus } from '../sync/change-bus.js';
+import { listNotes } from './notes.list.store.js';
 import { listAnswer, planList } from './notes.paging.js';
 import { Note, NoteInput, NoteList, NoteListQuery, NotePatch } from './notes.schemas.js';
 import {
   createNote,
-  deleteNote,
   getNote,
-  listNotes,
   NOTE_DEFAULTS,
+  purgeNote,
+  restoreNote,
+  trashNote,
   updateNote,
   type NoteFields,
 } from './notes.store.js';
 
 const NoteRef = Type.Ref(Note);
-
-function notFound(id: number): AppError {
-  // 404, not 403: a foreign id must not reveal that the note exists.
-  return new AppError(404, 'not_found', `Note ${id} not found`);
-}
-
-/** A strong validator: the version changes with every change of the note. */
-function etag(note: Note): string {
-  return `"${note.id}-${note.version}"`;
-}
+const ConditionalHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({ description: 'The ETag you last saw: 412 if the note has changed since' })),
+});
+const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ description: 'Retrying with the same key replays the first answer' })),
+});
 
 /** PUT and POST take a whole note: members left out return to their defaults. */
 function wholeNote(input: NoteInput): NoteFields {
@@ -45,19 +45,27 @@ function mergePatch(patch: NotePatch): Partial<NoteFields> {
   return changes;
 }
 
-/** `/api/notes`: the owner's notes. */
-export const notesRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<DB> }> = async (app, { db }) => {
+/** `/api/notes`: the owner's notes and their trash. */
+export const notesRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<DB>; bus: ChangeBus }> = async (app, { db, bus }) => {
+  // After a write has been answered (so committed), tell listeners (event streams, webhooks).
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD' && reply.statusCode < 300 && request.auth) {
+      bus.publish(request.auth.userId);
+    }
+  });
+
   app.get(
     '/',
     {
       config: { access: 'notes:read' },
+      onSend: etagFromBody,
       schema: {
         tags: ['notes'],
-        summary: 'List, filter and search notes',
+        summary: 'List, filter and search notes (or the trash)',
         description:
           'Page mode (`page`) answers with totals; keyset mode (`after`, a `next_cursor`) stays fast at any depth.',
         querystring: NoteListQuery,
-        response: { 200: NoteList, ...problems(400) },
+        response: { 200: NoteList, 304: Type.Null({ description: 'Not modified' }), ...problems(400) },
       },
     },
     async (request, reply) => {
@@ -74,17 +82,17 @@ export const notesRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<DB> }> = async 
       schema: {
         tags: ['notes'],
         summary: 'Create a note',
+        headers: IdempotencyHeaders,
         body: NoteInput,
-        response: { 201: NoteRef, ...problems(400) },
+        response: { 201: NoteRef, ...problems(400, 409) },
       },
     },
     async (request, reply) => {
-      const note = await createNote(db, authOf(request).userId, wholeNote(request.body));
-      return reply
-        .code(201)
-        .header('Location', `/api/notes/${note.id}`)
-        .header('ETag', etag(note))
-        .send(note);
+      const ownerId = authOf(request).userId;
+      return idempotent(db, ownerId, request, reply, async (trx) => {
+        const note = await createNote(trx, ownerId, wholeNote(request.body));
+        return { status: 201, headers: { Location: `/api/notes/${note.id}`, ETag: noteEtag(note) }, body: note };
+      });
     },
   );
 
@@ -95,14 +103,17 @@ export const notesRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<DB> }> = async 
       schema: {
         tags: ['notes'],
         summary: 'Read a note',
+        description: 'Send If-None-Match with the ETag you have: 304 while it is current.',
         params: IdParams,
-        response: { 200: NoteRef, ...problems(400, 404) },
+        response: { 200: NoteRef, 304: Type.Null({ description: 'Not modified' }), ...problems(400, 404) },
       },
     },
     async (request, reply) => {
       const note = await getNote(db, authOf(request).userId, request.params.id);
-      if (!note) throw notFound(request.params.id);
-      return reply.header('ETag', etag(note)).send(note);
+      const etag = noteEtag(note);
+      reply.header('ETag', etag);
+      if (notModified(request, etag)) return reply.code(304).send(null);
+      return note;
     },
   );
 
@@ -113,16 +124,17 @@ export const notesRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<DB> }> = async 
       schema: {
         tags: ['notes'],
         summary: 'Replace a note',
-        description: 'Members left out return to their defaults.',
+        description: 'Members left out return to their defaults. If-Match makes it conditional (412 with the current note).',
         params: IdParams,
+        headers: ConditionalHeaders,
         body: NoteInput,
-        response: { 200: NoteRef, ...problems(400, 404) },
+        response: { 200: NoteRef, ...problems(400, 404, 412) },
       },
     },
     async (request, reply) => {
-      const note = await updateNote(db, authOf(request).userId, request.params.id, wholeNote(request.body));
-      if (!note) throw notFound(request.params.id);
-      return reply.header('ETag', etag(note)).send(note);
+      const owner = authOf(request).userId;
+      const note = await updateNote(db, owner, request.params.id, wholeNote(request.body), ifMatch(request));
+      return reply.header('ETag', noteEtag(note)).send(note);
     },
   );
 
@@ -134,16 +146,18 @@ export const notesRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<DB> }> = async 
         tags: ['notes'],
         summary: 'Change part of a note (JSON Merge Patch)',
         description:
-          'Send application/merge-patch+json or application/json; `null` resets content, tags, pinned or archived.',
+          'Send application/merge-patch+json or application/json; `null` resets content, tags, pinned or archived. ' +
+          'If-Match makes it conditional (412 with the current note).',
         params: IdParams,
+        headers: ConditionalHeaders,
         body: NotePatch,
-        response: { 200: NoteRef, ...problems(400, 404) },
+        response: { 200: NoteRef, ...problems(400, 404, 412) },
       },
     },
     async (request, reply) => {
-      const note = await updateNote(db, authOf(request).userId, request.params.id, mergePatch(request.body));
-      if (!note) throw notFound(request.params.id);
-      return reply.header('ETag', etag(note)).send(note);
+      const owner = authOf(request).userId;
+      const note = await updateNote(db, owner, request.params.id, mergePatch(request.body), ifMatch(request));
+      return reply.header('ETag', noteEtag(note)).send(note);
     },
   );
 
@@ -153,15 +167,38 @@ export const notesRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<DB> }> = async 
       config: { access: 'notes:write' },
       schema: {
         tags: ['notes'],
-        summary: 'Delete a note',
+        summary: 'Move a note to the trash, or with purge=true delete it for good',
         params: IdParams,
-        response: { 204: Type.Null({ description: 'Deleted' }), ...problems(400, 404) },
+        headers: ConditionalHeaders,
+        querystring: Type.Object(
+          { purge: Type.Optional(Type.Boolean({ description: 'Delete for good instead of to the trash' })) },
+          { additionalProperties: false },
+        ),
+        response: { 204: Type.Null({ description: 'Deleted' }), ...problems(400, 404, 412) },
       },
     },
     async (request, reply) => {
-      if (!(await deleteNote(db, authOf(request).userId, request.params.id)))
-        throw notFound(request.params.id);
+      const owner = authOf(request).userId;
+      if (request.query.purge) await purgeNote(db, owner, request.params.id, ifMatch(request));
+      else await trashNote(db, owner, request.params.id, ifMatch(request));
       return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/:id/restore',
+    {
+      config: { access: 'notes:write' },
+      schema: {
+        tags: ['notes'],
+        summary: 'Bring a note back from the trash',
+        params: IdParams,
+        response: { 200: NoteRef, ...problems(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const note = await restoreNote(db, authOf(request).userId, request.params.id);
+      return reply.header('ETag', noteEtag(note)).send(note);
     },
   );
 };

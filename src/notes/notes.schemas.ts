@@ -39,6 +39,7 @@ export const Note = Type.Object(
     version: Type.Integer({ minimum: 1, description: 'Grows by one with every change' }),
     created_at: Timestamp,
     updated_at: Timestamp,
+    deleted_at: Type.Optional(Timestamp),
     snippet: Type.Optional(
       Type.String({
         description: 'Search results only: an HTML-escaped excerpt with the matched terms in <mark>',
@@ -107,6 +108,7 @@ export const NoteListQuery = Type.Object(
     ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
     page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    deleted: Type.Optional(Type.Boolean({ description: 'true: the trash instead of live notes' })),
     after: Type.Optional(
       Type.String({
         minLength: 1,

@@ -1,8 +1,13 @@
-import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { indexNote, matches, score, snippet, unindexNote } from '../db/search.js';
-import { inTransaction } from '../db/transaction.js';
+import { sql, type Kysely } from 'kysely';
+import { indexNote, unindexNote } from '../db/search.js';
 import type { DB, NoteRow } from '../db/tables.js';
+import { inTransaction } from '../db/transaction.js';
+import { AppError } from '../errors.js';
+import { recordChange } from '../sync/changes.store.js';
 import type { Note } from './notes.schemas.js';
+
+// The write side of notes. Every write records its change (the sync feed and webhooks) in its
+// own transaction.
 
 /** The fields a client writes; a full set, after defaults and merging. */
 export interface NoteFields {
@@ -20,13 +25,16 @@ export const NOTE_DEFAULTS: Omit<NoteFields, 'title'> = {
   archived: false,
 };
 
+/** A condition on the note as it is now (If-Match), checked inside the write's transaction. */
+export type Precondition = (current: Note) => boolean;
+
 /** Tags are compared and stored lower-case, once each, in the order first given. */
 export function normalizeTags(tags: readonly string[]): string[] {
   return [...new Set(tags.map((tag) => tag.normalize('NFC').toLowerCase()))];
 }
 
-function toNote(row: NoteRow): Note {
-  return {
+export function toNote(row: NoteRow): Note {
+  const note: Note = {
     id: row.id,
     title: row.title,
     content: row.content,
@@ -37,14 +45,20 @@ function toNote(row: NoteRow): Note {
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
+  if (row.deleted_at !== null) note.deleted_at = row.deleted_at;
+  return note;
 }
 
-async function writeTags(
-  db: Kysely<DB>,
-  noteId: number,
-  ownerId: number,
-  tags: readonly string[],
-): Promise<void> {
+export function notFound(id: number): AppError {
+  // 404, not 403: a foreign id must not reveal that the note exists.
+  return new AppError(404, 'not_found', `Note ${id} not found`);
+}
+
+export function inTrash(id: number): AppError {
+  return new AppError(404, 'in_trash', `Note ${id} is in the trash; restore it first`);
+}
+
+async function writeTags(db: Kysely<DB>, noteId: number, ownerId: number, tags: readonly string[]): Promise<void> {
   await db.deleteFrom('note_tags').where('note_id', '=', noteId).execute();
   if (tags.length > 0) {
     await db
@@ -54,7 +68,7 @@ async function writeTags(
   }
 }
 
-/** Creates a note for its owner, with its tags and search entry, in one transaction. */
+/** Creates a note for its owner, with its tags, search entry and change, in one transaction. */
 export function createNote(db: Kysely<DB>, ownerId: number, fields: NoteFields): Promise<Note> {
   const now = new Date().toISOString();
   const tags = normalizeTags(fields.tags);
@@ -76,12 +90,14 @@ export function createNote(db: Kysely<DB>, ownerId: number, fields: NoteFields):
       .executeTakeFirstOrThrow();
     await writeTags(trx, row.id, ownerId, tags);
     await indexNote(trx, { id: row.id, title: row.title, content: row.content, tags });
-    return toNote(row);
+    const note = toNote(row);
+    await recordChange(trx, ownerId, { noteId: note.id, op: 'upsert', event: 'note.created', data: note });
+    return note;
   });
 }
 
-/** One of the owner's notes; undefined for a note that does not exist or is someone else's. */
-export async function getNote(db: Kysely<DB>, ownerId: number, id: number): Promise<Note | undefined> {
+/** One of the owner's notes, in the trash or not; undefined for a note that is not theirs. */
+export async function findNote(db: Kysely<DB>, ownerId: number, id: number): Promise<Note | undefined> {
   const row = await db
     .selectFrom('notes')
     .selectAll()
@@ -89,6 +105,22 @@ export async function getNote(db: Kysely<DB>, ownerId: number, id: number): Prom
     .where('owner_id', '=', ownerId)
     .executeTakeFirst();
   return row && toNote(row);
+}
+
+/** One of the owner's live notes: 404 `not_found`, or `in_trash` for a note in the trash. */
+export async function getNote(db: Kysely<DB>, ownerId: number, id: number): Promise<Note> {
+  const note = await findNote(db, ownerId, id);
+  if (!note) throw notFound(id);
+  if (note.deleted_at !== undefined) throw inTrash(id);
+  return note;
+}
+
+function precondition(current: Note, check: Precondition | undefined): void {
+  if (check && !check(current)) {
+    throw new AppError(412, 'precondition_failed', `Note ${current.id} has changed; it is now version ${current.version}`, {
+      body: { note: current },
+    });
+  }
 }
 
 function sameFields(note: Note, fields: NoteFields): boolean {
@@ -103,7 +135,7 @@ function sameFields(note: Note, fields: NoteFields): boolean {
 }
 
 /**
- * Applies changes to a note (PUT passes every field, PATCH the merged ones). A change that
+ * Applies changes to a live note (PUT passes every field, PATCH the merged ones). A change that
  * changes nothing leaves the version and times alone, so clients see no phantom edits.
  */
 export function updateNote(
@@ -111,10 +143,11 @@ export function updateNote(
   ownerId: number,
   id: number,
   changes: Partial<NoteFields>,
-): Promise<Note | undefined> {
+  check?: Precondition,
+): Promise<Note> {
   return inTransaction(db, async (trx) => {
     const current = await getNote(trx, ownerId, id);
-    if (!current) return undefined;
+    precondition(current, check);
     const fields: NoteFields = {
       title: changes.title ?? current.title,
       content: changes.content ?? current.content,
@@ -140,144 +173,68 @@ export function updateNote(
       .executeTakeFirstOrThrow();
     await writeTags(trx, id, ownerId, fields.tags);
     await indexNote(trx, { id, title: fields.title, content: fields.content, tags: fields.tags });
-    return toNote(row);
+    const note = toNote(row);
+    await recordChange(trx, ownerId, { noteId: id, op: 'upsert', event: 'note.updated', data: note });
+    return note;
   });
 }
 
-/** Deletes one of the owner's notes; false when there was no such note. */
-export function deleteNote(db: Kysely<DB>, ownerId: number, id: number): Promise<boolean> {
+/** Moves a live note to the trash (or back out of it): a new version, and a change. */
+function setTrashed(db: Kysely<DB>, ownerId: number, id: number, trashed: boolean, check?: Precondition): Promise<Note> {
   return inTransaction(db, async (trx) => {
-    const result = await trx
-      .deleteFrom('notes')
+    const current = await findNote(trx, ownerId, id);
+    if (!current) throw notFound(id);
+    if ((current.deleted_at !== undefined) === trashed) {
+      if (trashed) throw inTrash(id);
+      return current; // restoring a live note changes nothing
+    }
+    precondition(current, check);
+    const now = new Date().toISOString();
+    const row = await trx
+      .updateTable('notes')
+      .set({ deleted_at: trashed ? now : null, version: sql<number>`version + 1`, updated_at: now })
       .where('id', '=', id)
       .where('owner_id', '=', ownerId)
-      .executeTakeFirst();
-    if (result.numDeletedRows === 0n) return false;
-    await unindexNote(trx, id);
-    return true;
-  });
-}
-
-/** The owner's tags, each with the number of notes that carry it. */
-export async function listTags(db: Kysely<DB>, ownerId: number): Promise<{ name: string; count: number }[]> {
-  const rows = await db
-    .selectFrom('note_tags')
-    .select(['tag as name', (eb) => eb.fn.countAll<number>().as('count')])
-    .where('owner_id', '=', ownerId)
-    .groupBy('tag')
-    .orderBy('tag')
-    .execute();
-  return rows.map((row) => ({ name: row.name, count: Number(row.count) }));
-}
-
-export type SortKey = 'updated_at' | 'created_at' | 'title' | 'relevance';
-
-export interface NoteFilters {
-  /** A full-text match expression (see db/search.ts). */
-  match?: string;
-  tags: readonly string[];
-  pinned?: boolean;
-  archived: boolean;
-  updatedSince?: string;
-}
-
-export interface ListOptions {
-  filters: NoteFilters;
-  sort: { key: SortKey; descending: boolean };
-  limit: number;
-  /** Offset paging, counted from 1; with a total. */
-  page?: number;
-  /** Keyset paging: the sort value and id of the last note seen. */
-  after?: { value: string | number; id: number };
-}
-
-export interface ListedNote {
-  note: Note;
-  /** The note's value of the sort key, for a cursor that continues after it. */
-  sortValue: string | number;
-}
-
-export interface NotePage {
-  items: ListedNote[];
-  hasMore: boolean;
-  total?: number;
-}
-
-function sortExpression(key: SortKey): RawBuilder<string | number> {
-  switch (key) {
-    case 'updated_at':
-      return sql.ref<string>('n.updated_at');
-    case 'created_at':
-      return sql.ref<string>('n.created_at');
-    case 'title':
-      // Case-insensitive, matching the notes_owner_title_idx expression index.
-      return sql<string>`lower(n.title)`;
-    case 'relevance':
-      return score;
-  }
-}
-
-/** One page of the owner's notes, filtered, searched and sorted; by page (with a total) or by keyset. */
-export async function listNotes(db: Kysely<DB>, ownerId: number, options: ListOptions): Promise<NotePage> {
-  const { filters, sort, limit } = options;
-  const key = sortExpression(sort.key);
-  const direction = sort.descending ? 'desc' : 'asc';
-  const base = db
-    .selectFrom('notes as n')
-    .where('n.owner_id', '=', ownerId)
-    .where('n.archived', '=', filters.archived ? 1 : 0)
-    .$if(filters.pinned !== undefined, (qb) => qb.where('n.pinned', '=', filters.pinned ? 1 : 0))
-    .$if(filters.updatedSince !== undefined, (qb) => qb.where('n.updated_at', '>=', filters.updatedSince!))
-    .$if(filters.match !== undefined, (qb) =>
-      qb.innerJoin('notes_fts', 'notes_fts.rowid', 'n.id').where(matches(filters.match!)),
-    )
-    .where((eb) =>
-      eb.and(
-        filters.tags.map((tag) =>
-          // `work` also finds nested tags: every tag from "work/" up to (not including) "work0".
-          eb.exists(
-            eb
-              .selectFrom('note_tags as t')
-              .select(sql`1`.as('one'))
-              .whereRef('t.note_id', '=', 'n.id')
-              .where((inner) =>
-                inner.or([
-                  inner('t.tag', '=', tag),
-                  inner.and([inner('t.tag', '>', `${tag}/`), inner('t.tag', '<', `${tag}0`)]),
-                ]),
-              ),
-          ),
-        ),
-      ),
-    );
-
-  const after = options.after;
-  const rows = await base
-    .selectAll('n')
-    .select(key.as('sort_value'))
-    .$if(filters.match !== undefined, (qb) => qb.select(snippet.as('snippet')))
-    .$if(after !== undefined, (qb) =>
-      qb.where((eb) =>
-        eb.or([
-          eb(key, sort.descending ? '<' : '>', after!.value),
-          eb.and([eb(key, '=', after!.value), eb('n.id', sort.descending ? '<' : '>', after!.id)]),
-        ]),
-      ),
-    )
-    .orderBy(key, direction)
-    .orderBy('n.id', direction)
-    .limit(limit + 1)
-    .$if(options.page !== undefined, (qb) => qb.offset((options.page! - 1) * limit))
-    .execute();
-
-  const hasMore = rows.length > limit;
-  const items = rows.slice(0, limit).map((raw) => {
-    const row = raw as NoteRow & { sort_value: string | number; snippet?: string };
+      .returningAll()
+      .executeTakeFirstOrThrow();
     const note = toNote(row);
-    if (row.snippet !== undefined) note.snippet = row.snippet;
-    return { note, sortValue: row.sort_value };
+    await recordChange(trx, ownerId, {
+      noteId: id,
+      op: trashed ? 'delete' : 'upsert',
+      event: trashed ? 'note.deleted' : 'note.updated',
+      data: trashed ? { id } : note,
+    });
+    return note;
   });
-  if (options.page === undefined) return { items, hasMore };
-  const counted = await base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
-  return { items, hasMore, total: Number(counted.total) };
+}
+
+/** DELETE: the note goes to the trash, out of listings and search, until restored or purged. */
+export function trashNote(db: Kysely<DB>, ownerId: number, id: number, check?: Precondition): Promise<Note> {
+  return setTrashed(db, ownerId, id, true, check);
+}
+
+export function restoreNote(db: Kysely<DB>, ownerId: number, id: number): Promise<Note> {
+  return setTrashed(db, ownerId, id, false);
+}
+
+/** Removes a note for good, from the trash or not; a tombstone stays in the change feed. */
+export function purgeNote(db: Kysely<DB>, ownerId: number, id: number, check?: Precondition): Promise<void> {
+  return inTransaction(db, async (trx) => {
+    const current = await findNote(trx, ownerId, id);
+    if (!current) throw notFound(id);
+    precondition(current, check);
+    await trx.deleteFrom('notes').where('id', '=', id).where('owner_id', '=', ownerId).execute();
+    await unindexNote(trx, id);
+    // A note already in the trash was announced as deleted then.
+    const announced = current.deleted_at !== undefined;
+    await recordChange(trx, ownerId, { noteId: id, op: 'delete', ...(!announced && { event: 'note.deleted' as const }) });
+  });
+}
+
+/** Purges every note that has been in the trash longer than `days`; returns how many. */
+export async function purgeTrash(db: Kysely<DB>, days: number): Promise<number> {
+  const cutoff = new Date(Date.now() - days * 86_400_000).toISOString();
+  const stale = await db.selectFrom('notes').select(['id', 'owner_id']).where('deleted_at', '<', cutoff).execute();
+  for (const note of stale) await purgeNote(db, note.owner_id, note.id);
+  return stale.length;
 }

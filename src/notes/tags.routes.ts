@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import { authOf } from '../auth/auth.plugin.js';
 import type { DB } from '../db/tables.js';
 import { TagList } from './notes.schemas.js';
-import { listTags } from './notes.store.js';
+import { listTags } from './notes.list.store.js';
 
 /** `/api/tags`: the owner's tags with how many notes carry each. */
 export const tagsRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<DB> }> = async (app, { db }) => {

@@ -1,0 +1,136 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { matches, score, snippet } from '../db/search.js';
+import type { DB, NoteRow } from '../db/tables.js';
+import type { Note } from './notes.schemas.js';
+import { toNote } from './notes.store.js';
+
+// The read side of notes: listings with filters, search, sorts and both paging modes, and tags.
+
+/** The owner's tags, each with the number of notes that carry it. */
+export async function listTags(db: Kysely<DB>, ownerId: number): Promise<{ name: string; count: number }[]> {
+  const rows = await db
+    .selectFrom('note_tags')
+    .select(['tag as name', (eb) => eb.fn.countAll<number>().as('count')])
+    .where('owner_id', '=', ownerId)
+    // Notes in the trash do not count.
+    .where((eb) => eb.exists(eb.selectFrom('notes').select('notes.id').whereRef('notes.id', '=', 'note_tags.note_id').where('notes.deleted_at', 'is', null)))
+    .groupBy('tag')
+    .orderBy('tag')
+    .execute();
+  return rows.map((row) => ({ name: row.name, count: Number(row.count) }));
+}
+
+export type SortKey = 'updated_at' | 'created_at' | 'title' | 'relevance';
+
+export interface NoteFilters {
+  /** A full-text match expression (see db/search.ts). */
+  match?: string;
+  tags: readonly string[];
+  pinned?: boolean;
+  archived: boolean;
+  updatedSince?: string;
+  /** The trash instead of live notes. */
+  deleted?: boolean;
+}
+
+export interface ListOptions {
+  filters: NoteFilters;
+  sort: { key: SortKey; descending: boolean };
+  limit: number;
+  /** Offset paging, counted from 1; with a total. */
+  page?: number;
+  /** Keyset paging: the sort value and id of the last note seen. */
+  after?: { value: string | number; id: number };
+}
+
+export interface ListedNote {
+  note: Note;
+  /** The note's value of the sort key, for a cursor that continues after it. */
+  sortValue: string | number;
+}
+
+export interface NotePage {
+  items: ListedNote[];
+  hasMore: boolean;
+  total?: number;
+}
+
+function sortExpression(key: SortKey): RawBuilder<string | number> {
+  switch (key) {
+    case 'updated_at':
+      return sql.ref<string>('n.updated_at');
+    case 'created_at':
+      return sql.ref<string>('n.created_at');
+    case 'title':
+      // Case-insensitive, matching the notes_owner_title_idx expression index.
+      return sql<string>`lower(n.title)`;
+    case 'relevance':
+      return score;
+  }
+}
+
+/** One page of the owner's notes, filtered, searched and sorted; by page (with a total) or by keyset. */
+export async function listNotes(db: Kysely<DB>, ownerId: number, options: ListOptions): Promise<NotePage> {
+  const { filters, sort, limit } = options;
+  const key = sortExpression(sort.key);
+  const direction = sort.descending ? 'desc' : 'asc';
+  const base = db
+    .selectFrom('notes as n')
+    .where('n.owner_id', '=', ownerId)
+    .where('n.deleted_at', filters.deleted ? 'is not' : 'is', null)
+    .$if(!filters.deleted, (qb) => qb.where('n.archived', '=', filters.archived ? 1 : 0))
+    .$if(filters.pinned !== undefined, (qb) => qb.where('n.pinned', '=', filters.pinned ? 1 : 0))
+    .$if(filters.updatedSince !== undefined, (qb) => qb.where('n.updated_at', '>=', filters.updatedSince!))
+    .$if(filters.match !== undefined, (qb) =>
+      qb.innerJoin('notes_fts', 'notes_fts.rowid', 'n.id').where(matches(filters.match!)),
+    )
+    .where((eb) =>
+      eb.and(
+        filters.tags.map((tag) =>
+          // `work` also finds nested tags: every tag from "work/" up to (not including) "work0".
+          eb.exists(
+            eb
+              .selectFrom('note_tags as t')
+              .select(sql`1`.as('one'))
+              .whereRef('t.note_id', '=', 'n.id')
+              .where((inner) =>
+                inner.or([
+                  inner('t.tag', '=', tag),
+                  inner.and([inner('t.tag', '>', `${tag}/`), inner('t.tag', '<', `${tag}0`)]),
+                ]),
+              ),
+          ),
+        ),
+      ),
+    );
+
+  const after = options.after;
+  const rows = await base
+    .selectAll('n')
+    .select(key.as('sort_value'))
+    .$if(filters.match !== undefined, (qb) => qb.select(snippet.as('snippet')))
+    .$if(after !== undefined, (qb) =>
+      qb.where((eb) =>
+        eb.or([
+          eb(key, sort.descending ? '<' : '>', after!.value),
+          eb.and([eb(key, '=', after!.value), eb('n.id', sort.descending ? '<' : '>', after!.id)]),
+        ]),
+      ),
+    )
+    .orderBy(key, direction)
+    .orderBy('n.id', direction)
+    .limit(limit + 1)
+    .$if(options.page !== undefined, (qb) => qb.offset((options.page! - 1) * limit))
+    .execute();
+
+  const hasMore = rows.length > limit;
+  const items = rows.slice(0, limit).map((raw) => {
+    const row = raw as NoteRow & { sort_value: string | number; snippet?: string };
+    const note = toNote(row);
+    if (row.snippet !== undefined) note.snippet = row.snippet;
+    return { note, sortValue: row.sort_value };
+  });
+  if (options.page === undefined) return { items, hasMore };
+  const counted = await base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
+  return { items, hasMore, total: Number(counted.total) };
+}

@@ -1,0 +1,111 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { ServerResponse } from 'node:http';
+import type { Kysely } from 'kysely';
+import { authOf } from '../auth/auth.plugin.js';
+import type { DB } from '../db/tables.js';
+import { problems } from '../http/schemas.js';
+import { toNote } from '../notes/notes.store.js';
+import type { ChangeBus } from './change-bus.js';
+import { listChanges, parseCursor, type Change } from './changes.store.js';
+
+export interface EventsOptions {
+  db: Kysely<DB>;
+  bus: ChangeBus;
+  heartbeatMs: number;
+}
+
+function write(res: ServerResponse, change: Change): void {
+  res.write(`event: change\nid: ${change.cursor}\ndata: ${JSON.stringify(change)}\n\n`);
+}
+
+/**
+ * `/api/events`: the change feed as Server-Sent Events. Every notice from the bus makes the
+ * stream read the feed after the last cursor it sent, so a stream never skips a change, and
+ * `Last-Event-ID` resumes exactly where a dropped one stopped.
+ */
+export const eventsRoutes: FastifyPluginAsyncTypebox<EventsOptions> = async (app, { db, bus, heartbeatMs }) => {
+  const open = new Set<ServerResponse>();
+  // Streams never end by themselves: close them so the server can stop; browsers reconnect.
+  app.addHook('preClose', async () => {
+    for (const res of open) res.end();
+  });
+
+  app.get(
+    '/',
+    {
+      config: { access: 'notes:read' },
+      schema: {
+        tags: ['sync'],
+        summary: 'Live changes as Server-Sent Events',
+        description:
+          'Events are `event: change`, `id: <cursor>`, `data: <a change as in /api/sync>`, with `: ping` comments ' +
+          'as heartbeat. Reconnect with Last-Event-ID (or ?since=) to receive what was missed.',
+        headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: 20 })) }),
+        querystring: Type.Object(
+          { since: Type.Optional(Type.String({ maxLength: 20, description: 'Start after this cursor' })) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: { description: 'An event stream', content: { 'text/event-stream': { schema: Type.String() } } },
+          ...problems(400, 410),
+        },
+      },
+    },
+    async (request, reply) => {
+      const ownerId = authOf(request).userId;
+      const resumeFrom = request.headers['last-event-id'] ?? request.query.since;
+      let cursor: number;
+      let backlog: Change[] = [];
+      if (resumeFrom === undefined) {
+        // A new stream starts now: it carries changes made from here on.
+        const now = await db.selectFrom('users').select('change_seq').where('id', '=', ownerId).executeTakeFirstOrThrow();
+        cursor = now.change_seq;
+      } else {
+        // Checked before the stream opens, so a stale cursor is still a proper 410.
+        cursor = parseCursor(resumeFrom);
+        const first = await listChanges(db, ownerId, cursor, 1000, toNote);
+        backlog = first.changes;
+      }
+
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        ...(reply.getHeaders() as Record<string, string>),
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no', // proxies must not buffer the stream
+      });
+      res.write('retry: 3000\n\n');
+      open.add(res);
+
+      let draining = Promise.resolve();
+      let closed = false;
+      const drain = () => {
+        draining = draining.then(async () => {
+          for (let more = true; more && !closed; ) {
+            const page = await listChanges(db, ownerId, cursor, 500, toNote);
+            for (const change of page.changes) write(res, change);
+            cursor = Number(page.nextCursor);
+            more = page.hasMore;
+          }
+        }).catch((error: unknown) => {
+          request.log.error({ err: error }, 'event stream failed');
+          res.end();
+        });
+      };
+      for (const change of backlog) write(res, change);
+      if (backlog.length > 0) cursor = Number(backlog.at(-1)!.cursor);
+      const unsubscribe = bus.subscribe(ownerId, drain);
+      drain(); // whatever happened between the backlog read and the subscription
+      const heartbeat = setInterval(() => res.write(': ping\n\n'), heartbeatMs);
+      request.raw.on('close', () => {
+        closed = true;
+        clearInterval(heartbeat);
+        unsubscribe();
+        open.delete(res);
+      });
+    },
+  );
+};
