@@ -34,6 +34,8 @@ import { tagsRoutes } from './notes/tags.routes.js';
 import { statusRoutes, VERSION } from './status/status.routes.js';
 import { User } from './users/users.schemas.js';
 import { meRoutes } from './users/users.routes.js';
+import { webhooksPlugin } from './webhooks/webhooks.routes.js';
+import { Webhook } from './webhooks/webhooks.schemas.js';
 
 /** One log line per request, when it completes, with who made it and how long it took; never a secret. */
 class OneLinePerRequest extends LogController {
@@ -62,7 +64,12 @@ export interface AppOptions {
 }
 
 /** Builds the Folio server: plugins, the one error handler, and the list of every feature's routes. */
-export async function buildApp({ config, database, logStream, bus = memoryChangeBus() }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({
+  config,
+  database,
+  logStream,
+  bus = memoryChangeBus(),
+}: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -80,7 +87,7 @@ export async function buildApp({ config, database, logStream, bus = memoryChange
   installNotFound(app);
   app.setErrorHandler(errorHandler(config.env));
   app.addHook('onRoute', documentCommonErrors);
-  for (const schema of [Problem, Note, User, ApiKey, Change]) app.addSchema(schema);
+  for (const schema of [Problem, Note, User, ApiKey, Change, Webhook]) app.addSchema(schema);
 
   await app.register(helmet, {
     // HSTS only where the operator has promised HTTPS.
@@ -136,7 +143,18 @@ export async function buildApp({ config, database, logStream, bus = memoryChange
       await api.register(keysRoutes, { prefix: '/keys', db });
       await api.register(notesRoutes, { prefix: '/notes', db, bus });
       await api.register(syncRoutes, { prefix: '/sync', db });
-      await api.register(eventsRoutes, { prefix: '/events', db, bus, heartbeatMs: config.sseHeartbeatSeconds * 1000 });
+      await api.register(eventsRoutes, {
+        prefix: '/events',
+        db,
+        bus,
+        heartbeatMs: config.sseHeartbeatSeconds * 1000,
+      });
+      await api.register(webhooksPlugin, {
+        prefix: '/webhooks',
+        db,
+        bus,
+        allowPrivate: config.webhooksAllowPrivate,
+      });
       await api.register(tagsRoutes, { prefix: '/tags', db });
       api.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
         app.swagger(),

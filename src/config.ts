@@ -136,7 +136,8 @@ export function loadConfig(env: Env = process.env): Config {
     trashDays: integer(env, 'FOLIO_TRASH_DAYS', 30, 1, 3650),
     syncRetentionDays: integer(env, 'FOLIO_SYNC_RETENTION_DAYS', 90, 1, 3650),
     sseHeartbeatSeconds: integer(env, 'FOLIO_SSE_HEARTBEAT_SECONDS', 20, 1, 300),
-    webhooksAllowPrivate: pick(env, 'FOLIO_WEBHOOKS_ALLOW_PRIVATE', ['true', 'false'] as const, 'false') === 'true',
+    webhooksAllowPrivate:
+      pick(env, 'FOLIO_WEBHOOKS_ALLOW_PRIVATE', ['true', 'false'] as const, 'false') === 'true',
   });
 }
 

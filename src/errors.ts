@@ -59,7 +59,11 @@ export class AppError extends Error {
     readonly status: number,
     readonly code: ErrorCode,
     readonly detail: string,
-    readonly extra: { errors?: FieldError[]; headers?: Record<string, string>; body?: Record<string, unknown> } = {},
+    readonly extra: {
+      errors?: FieldError[];
+      headers?: Record<string, string>;
+      body?: Record<string, unknown>;
+    } = {},
   ) {
     super(detail);
     this.name = 'AppError';
@@ -189,7 +193,10 @@ export function errorHandler(env: Environment) {
       return reply
         .code(known.status)
         .type(PROBLEM_TYPE)
-        .send({ ...problem(known.status, known.code, known.detail, known.extra.errors), ...known.extra.body });
+        .send({
+          ...problem(known.status, known.code, known.detail, known.extra.errors),
+          ...known.extra.body,
+        });
     }
     request.log.error({ err: error }, 'unhandled error');
     const body: Problem & { stack?: string[] } = problem(

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
-import { pruneAuthState } from './auth/sessions.store.js';
+import { runMaintenance } from './maintenance.js';
 import { ensureSecret, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -11,11 +11,12 @@ export async function serve(config: Config): Promise<FastifyInstance> {
   const database = openDatabase(config.databaseUrl);
   await migrateToLatest(database.db);
   const app = await buildApp({ config: full, database });
-  // Expired refresh tokens and denylist entries can no longer matter: forget them hourly.
-  const prune = () =>
-    pruneAuthState(database.db).catch((error: unknown) => app.log.error({ err: error }, 'prune failed'));
-  const pruning = setInterval(prune, 3_600_000).unref();
-  await prune();
+  const maintain = () =>
+    runMaintenance(database.db, config).catch((error: unknown) =>
+      app.log.error({ err: error }, 'maintenance failed'),
+    );
+  const pruning = setInterval(maintain, 3_600_000).unref();
+  await maintain();
   app.addHook('onClose', async () => {
     clearInterval(pruning);
     await database.close();

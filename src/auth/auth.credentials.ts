@@ -78,7 +78,8 @@ async function byJwt(credentials: Credentials, token: string): Promise<Auth> {
     const claims = await oidc.verify(token);
     const jti = typeof claims.jti === 'string' ? claims.jti : null;
     // Signed out here (logout puts its jti on the denylist) even though the provider still honours it.
-    if (jti !== null && (await tokenDenied(db, jti))) throw invalid('The identity token has been revoked here');
+    if (jti !== null && (await tokenDenied(db, jti)))
+      throw invalid('The identity token has been revoked here');
     const userId = await userForIdentity(db, oidc.issuer, claims);
     return {
       userId,

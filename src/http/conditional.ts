@@ -10,7 +10,10 @@ export function noteEtag(note: Pick<Note, 'id' | 'version'>): string {
 }
 
 function tags(header: string): string[] {
-  return header.split(',').map((tag) => tag.trim()).filter(Boolean);
+  return header
+    .split(',')
+    .map((tag) => tag.trim())
+    .filter(Boolean);
 }
 
 /** If-None-Match: true when the client's copy is current (answer 304). Weak comparison. */
@@ -32,7 +35,11 @@ export function ifMatch(request: FastifyRequest): ((current: Note) => boolean) |
  * An onSend hook that gives a JSON answer a strong ETag from its bytes, and answers 304 when the
  * client already has them (lists, whose content has no single version).
  */
-export async function etagFromBody(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+export async function etagFromBody(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  payload: unknown,
+): Promise<unknown> {
   if (reply.statusCode !== 200 || typeof payload !== 'string') return payload;
   const etag = `"${createHash('sha256').update(payload).digest('base64url').slice(0, 27)}"`;
   reply.header('ETag', etag);

@@ -18,7 +18,9 @@ interface Answer {
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    );
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
@@ -46,7 +48,9 @@ export async function idempotent(
     if (key.length === 0 || key.length > 255) {
       throw validationError([{ field: 'Idempotency-Key', message: 'must have 1 to 255 characters' }]);
     }
-    const requestHash = createHash('sha256').update(`${request.url} ${canonical(request.body)}`).digest('base64url');
+    const requestHash = createHash('sha256')
+      .update(`${request.url} ${canonical(request.body)}`)
+      .digest('base64url');
     answer = await inTransaction(db, async (trx) => {
       const cutoff = new Date(Date.now() - IDEMPOTENCY_HOURS * 3_600_000).toISOString();
       const stored = await trx
@@ -57,11 +61,25 @@ export async function idempotent(
         .executeTakeFirst();
       if (stored && stored.created_at >= cutoff) {
         if (stored.request_hash !== requestHash) {
-          throw new AppError(409, 'idempotency_key_reused', 'This Idempotency-Key was used with another request');
+          throw new AppError(
+            409,
+            'idempotency_key_reused',
+            'This Idempotency-Key was used with another request',
+          );
         }
-        return { status: stored.status, headers: JSON.parse(stored.headers), body: JSON.parse(stored.body), replayed: true };
+        return {
+          status: stored.status,
+          headers: JSON.parse(stored.headers),
+          body: JSON.parse(stored.body),
+          replayed: true,
+        };
       }
-      if (stored) await trx.deleteFrom('idempotency_keys').where('owner_id', '=', ownerId).where('key', '=', key).execute();
+      if (stored)
+        await trx
+          .deleteFrom('idempotency_keys')
+          .where('owner_id', '=', ownerId)
+          .where('key', '=', key)
+          .execute();
       const fresh = await create(trx);
       await trx
         .insertInto('idempotency_keys')

@@ -44,3 +44,10 @@ export function documentCommonErrors(route: RouteOptions): void {
 export const IdParams = Type.Object({
   id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The id' }),
 });
+
+/** The header that makes a create safe to retry (see http/idempotency.ts). */
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({ description: 'Retrying with the same key replays the first answer for 24 hours' }),
+  ),
+});

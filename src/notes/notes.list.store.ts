@@ -13,7 +13,15 @@ export async function listTags(db: Kysely<DB>, ownerId: number): Promise<{ name:
     .select(['tag as name', (eb) => eb.fn.countAll<number>().as('count')])
     .where('owner_id', '=', ownerId)
     // Notes in the trash do not count.
-    .where((eb) => eb.exists(eb.selectFrom('notes').select('notes.id').whereRef('notes.id', '=', 'note_tags.note_id').where('notes.deleted_at', 'is', null)))
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('notes')
+          .select('notes.id')
+          .whereRef('notes.id', '=', 'note_tags.note_id')
+          .where('notes.deleted_at', 'is', null),
+      ),
+    )
     .groupBy('tag')
     .orderBy('tag')
     .execute();

@@ -5,7 +5,7 @@ import { authOf } from '../auth/auth.plugin.js';
 import type { DB } from '../db/tables.js';
 import { etagFromBody, ifMatch, noteEtag, notModified } from '../http/conditional.js';
 import { idempotent } from '../http/idempotency.js';
-import { IdParams, problems } from '../http/schemas.js';
+import { IdempotencyHeaders, IdParams, problems } from '../http/schemas.js';
 import type { ChangeBus } from '../sync/change-bus.js';
 import { listNotes } from './notes.list.store.js';
 import { listAnswer, planList } from './notes.paging.js';
@@ -23,10 +23,9 @@ import {
 
 const NoteRef = Type.Ref(Note);
 const ConditionalHeaders = Type.Object({
-  'if-match': Type.Optional(Type.String({ description: 'The ETag you last saw: 412 if the note has changed since' })),
-});
-const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ description: 'Retrying with the same key replays the first answer' })),
+  'if-match': Type.Optional(
+    Type.String({ description: 'The ETag you last saw: 412 if the note has changed since' }),
+  ),
 });
 
 /** PUT and POST take a whole note: members left out return to their defaults. */
@@ -46,7 +45,10 @@ function mergePatch(patch: NotePatch): Partial<NoteFields> {
 }
 
 /** `/api/notes`: the owner's notes and their trash. */
-export const notesRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<DB>; bus: ChangeBus }> = async (app, { db, bus }) => {
+export const notesRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<DB>; bus: ChangeBus }> = async (
+  app,
+  { db, bus },
+) => {
   // After a write has been answered (so committed), tell listeners (event streams, webhooks).
   app.addHook('onResponse', async (request, reply) => {
     if (request.method !== 'GET' && request.method !== 'HEAD' && reply.statusCode < 300 && request.auth) {
@@ -91,7 +93,11 @@ export const notesRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<DB>; bus: Chang
       const ownerId = authOf(request).userId;
       return idempotent(db, ownerId, request, reply, async (trx) => {
         const note = await createNote(trx, ownerId, wholeNote(request.body));
-        return { status: 201, headers: { Location: `/api/notes/${note.id}`, ETag: noteEtag(note) }, body: note };
+        return {
+          status: 201,
+          headers: { Location: `/api/notes/${note.id}`, ETag: noteEtag(note) },
+          body: note,
+        };
       });
     },
   );
@@ -124,7 +130,8 @@ export const notesRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<DB>; bus: Chang
       schema: {
         tags: ['notes'],
         summary: 'Replace a note',
-        description: 'Members left out return to their defaults. If-Match makes it conditional (412 with the current note).',
+        description:
+          'Members left out return to their defaults. If-Match makes it conditional (412 with the current note).',
         params: IdParams,
         headers: ConditionalHeaders,
         body: NoteInput,

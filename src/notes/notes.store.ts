@@ -58,7 +58,12 @@ export function inTrash(id: number): AppError {
   return new AppError(404, 'in_trash', `Note ${id} is in the trash; restore it first`);
 }
 
-async function writeTags(db: Kysely<DB>, noteId: number, ownerId: number, tags: readonly string[]): Promise<void> {
+async function writeTags(
+  db: Kysely<DB>,
+  noteId: number,
+  ownerId: number,
+  tags: readonly string[],
+): Promise<void> {
   await db.deleteFrom('note_tags').where('note_id', '=', noteId).execute();
   if (tags.length > 0) {
     await db
@@ -117,9 +122,14 @@ export async function getNote(db: Kysely<DB>, ownerId: number, id: number): Prom
 
 function precondition(current: Note, check: Precondition | undefined): void {
   if (check && !check(current)) {
-    throw new AppError(412, 'precondition_failed', `Note ${current.id} has changed; it is now version ${current.version}`, {
-      body: { note: current },
-    });
+    throw new AppError(
+      412,
+      'precondition_failed',
+      `Note ${current.id} has changed; it is now version ${current.version}`,
+      {
+        body: { note: current },
+      },
+    );
   }
 }
 
@@ -180,7 +190,13 @@ export function updateNote(
 }
 
 /** Moves a live note to the trash (or back out of it): a new version, and a change. */
-function setTrashed(db: Kysely<DB>, ownerId: number, id: number, trashed: boolean, check?: Precondition): Promise<Note> {
+function setTrashed(
+  db: Kysely<DB>,
+  ownerId: number,
+  id: number,
+  trashed: boolean,
+  check?: Precondition,
+): Promise<Note> {
   return inTransaction(db, async (trx) => {
     const current = await findNote(trx, ownerId, id);
     if (!current) throw notFound(id);
@@ -227,14 +243,22 @@ export function purgeNote(db: Kysely<DB>, ownerId: number, id: number, check?: P
     await unindexNote(trx, id);
     // A note already in the trash was announced as deleted then.
     const announced = current.deleted_at !== undefined;
-    await recordChange(trx, ownerId, { noteId: id, op: 'delete', ...(!announced && { event: 'note.deleted' as const }) });
+    await recordChange(trx, ownerId, {
+      noteId: id,
+      op: 'delete',
+      ...(!announced && { event: 'note.deleted' as const }),
+    });
   });
 }
 
 /** Purges every note that has been in the trash longer than `days`; returns how many. */
 export async function purgeTrash(db: Kysely<DB>, days: number): Promise<number> {
   const cutoff = new Date(Date.now() - days * 86_400_000).toISOString();
-  const stale = await db.selectFrom('notes').select(['id', 'owner_id']).where('deleted_at', '<', cutoff).execute();
+  const stale = await db
+    .selectFrom('notes')
+    .select(['id', 'owner_id'])
+    .where('deleted_at', '<', cutoff)
+    .execute();
   for (const note of stale) await purgeNote(db, note.owner_id, note.id);
   return stale.length;
 }

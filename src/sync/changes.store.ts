@@ -28,20 +28,24 @@ export async function recordChange(
   await trx
     .insertInto('changes')
     .values({ owner_id: ownerId, seq, note_id: change.noteId, op: change.op, changed_at: changedAt })
-    .onConflict((oc) => oc.columns(['owner_id', 'note_id']).doUpdateSet({ seq, op: change.op, changed_at: changedAt }))
+    .onConflict((oc) =>
+      oc.columns(['owner_id', 'note_id']).doUpdateSet({ seq, op: change.op, changed_at: changedAt }),
+    )
     .execute();
   if (change.event) await enqueueDeliveries(trx, ownerId, change.event, change.data ?? { id: change.noteId });
   return seq;
 }
 
-export type Change = { cursor: string; op: 'upsert'; note: Note } | { cursor: string; op: 'delete'; id: number };
+export type Change =
+  { cursor: string; op: 'upsert'; note: Note } | { cursor: string; op: 'delete'; id: number };
 
 /** A change cursor is the owner's change number, as text; clients treat it as opaque. */
 export function parseCursor(text: string | undefined): number {
   if (text === undefined || text === '') return 0;
-  if (!/^\d{1,15}$/.test(text)) throw new AppError(400, 'validation_failed', 'since is not a cursor this server issued', {
-    errors: [{ field: 'since', message: 'is not a cursor this server issued' }],
-  });
+  if (!/^\d{1,15}$/.test(text))
+    throw new AppError(400, 'validation_failed', 'since is not a cursor this server issued', {
+      errors: [{ field: 'since', message: 'is not a cursor this server issued' }],
+    });
   return Number(text);
 }
 
@@ -56,9 +60,25 @@ export async function listChanges(
   limit: number,
   toNote: (row: NoteRow) => Note,
 ): Promise<{ changes: Change[]; nextCursor: string; hasMore: boolean }> {
-  const user = await db.selectFrom('users').select(['change_seq', 'sync_floor']).where('id', '=', ownerId).executeTakeFirstOrThrow();
-  if (since > 0 && (since < user.sync_floor || since > user.change_seq)) {
-    throw new AppError(410, 'resync_required', 'This cursor is older than the change feed keeps; sync again from the start');
+  const user = await db
+    .selectFrom('users')
+    .select(['change_seq', 'sync_floor'])
+    .where('id', '=', ownerId)
+    .executeTakeFirstOrThrow();
+  if (since > 0 && since < user.sync_floor) {
+    throw new AppError(
+      410,
+      'resync_required',
+      'This cursor is older than the change feed keeps; sync again from the start',
+    );
+  }
+  if (since > user.change_seq) {
+    // A cursor from another server or a restored backup: this feed cannot continue it.
+    throw new AppError(
+      410,
+      'resync_required',
+      "This cursor is ahead of this server's change feed; sync again from the start",
+    );
   }
   const rows = await db
     .selectFrom('changes as c')
@@ -103,8 +123,13 @@ export async function pruneChanges(db: Kysely<DB>, retentionDays: number): Promi
     .selectFrom('changes as c')
     .where('c.op', '=', 'delete')
     .where('c.changed_at', '<', cutoff)
-    .where((eb) => eb.not(eb.exists(eb.selectFrom('notes as n').select('n.id').whereRef('n.id', '=', 'c.note_id'))));
-  const floors = await stale.select(['c.owner_id', (eb) => eb.fn.max('c.seq').as('floor')]).groupBy('c.owner_id').execute();
+    .where((eb) =>
+      eb.not(eb.exists(eb.selectFrom('notes as n').select('n.id').whereRef('n.id', '=', 'c.note_id'))),
+    );
+  const floors = await stale
+    .select(['c.owner_id', (eb) => eb.fn.max('c.seq').as('floor')])
+    .groupBy('c.owner_id')
+    .execute();
   for (const { owner_id: ownerId, floor } of floors) {
     await db
       .updateTable('users')
@@ -117,7 +142,9 @@ export async function pruneChanges(db: Kysely<DB>, retentionDays: number): Promi
       .where('c.owner_id', '=', ownerId)
       .where('c.op', '=', 'delete')
       .where('c.seq', '<=', Number(floor))
-      .where((eb) => eb.not(eb.exists(eb.selectFrom('notes as n').select('n.id').whereRef('n.id', '=', 'c.note_id'))))
+      .where((eb) =>
+        eb.not(eb.exists(eb.selectFrom('notes as n').select('n.id').whereRef('n.id', '=', 'c.note_id'))),
+      )
       .execute();
   }
 }

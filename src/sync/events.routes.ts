@@ -24,7 +24,10 @@ function write(res: ServerResponse, change: Change): void {
  * stream read the feed after the last cursor it sent, so a stream never skips a change, and
  * `Last-Event-ID` resumes exactly where a dropped one stopped.
  */
-export const eventsRoutes: FastifyPluginAsyncTypebox<EventsOptions> = async (app, { db, bus, heartbeatMs }) => {
+export const eventsRoutes: FastifyPluginAsyncTypebox<EventsOptions> = async (
+  app,
+  { db, bus, heartbeatMs },
+) => {
   const open = new Set<ServerResponse>();
   // Streams never end by themselves: close them so the server can stop; browsers reconnect.
   app.addHook('preClose', async () => {
@@ -47,7 +50,10 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<EventsOptions> = async (app
           { additionalProperties: false },
         ),
         response: {
-          200: { description: 'An event stream', content: { 'text/event-stream': { schema: Type.String() } } },
+          200: {
+            description: 'An event stream',
+            content: { 'text/event-stream': { schema: Type.String() } },
+          },
           ...problems(400, 410),
         },
       },
@@ -59,7 +65,11 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<EventsOptions> = async (app
       let backlog: Change[] = [];
       if (resumeFrom === undefined) {
         // A new stream starts now: it carries changes made from here on.
-        const now = await db.selectFrom('users').select('change_seq').where('id', '=', ownerId).executeTakeFirstOrThrow();
+        const now = await db
+          .selectFrom('users')
+          .select('change_seq')
+          .where('id', '=', ownerId)
+          .executeTakeFirstOrThrow();
         cursor = now.change_seq;
       } else {
         // Checked before the stream opens, so a stale cursor is still a proper 410.
@@ -83,17 +93,19 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<EventsOptions> = async (app
       let draining = Promise.resolve();
       let closed = false;
       const drain = () => {
-        draining = draining.then(async () => {
-          for (let more = true; more && !closed; ) {
-            const page = await listChanges(db, ownerId, cursor, 500, toNote);
-            for (const change of page.changes) write(res, change);
-            cursor = Number(page.nextCursor);
-            more = page.hasMore;
-          }
-        }).catch((error: unknown) => {
-          request.log.error({ err: error }, 'event stream failed');
-          res.end();
-        });
+        draining = draining
+          .then(async () => {
+            for (let more = true; more && !closed;) {
+              const page = await listChanges(db, ownerId, cursor, 500, toNote);
+              for (const change of page.changes) write(res, change);
+              cursor = Number(page.nextCursor);
+              more = page.hasMore;
+            }
+          })
+          .catch((error: unknown) => {
+            request.log.error({ err: error }, 'event stream failed');
+            res.end();
+          });
       };
       for (const change of backlog) write(res, change);
       if (backlog.length > 0) cursor = Number(backlog.at(-1)!.cursor);

@@ -1,7 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import { Note } from '../notes/notes.schemas.js';
 
-const Cursor = Type.String({ description: 'Opaque; pass it back as since (or Last-Event-ID)', examples: ['42'] });
+const Cursor = Type.String({
+  description: 'Opaque; pass it back as since (or Last-Event-ID)',
+  examples: ['42'],
+});
 
 export const Change = Type.Union(
   [
@@ -13,7 +16,9 @@ export const Change = Type.Union(
 
 export const SyncQuery = Type.Object(
   {
-    since: Type.Optional(Type.String({ maxLength: 20, description: 'A cursor from an earlier answer; none: from the start' })),
+    since: Type.Optional(
+      Type.String({ maxLength: 20, description: 'A cursor from an earlier answer; none: from the start' }),
+    ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
   },
   { additionalProperties: false },

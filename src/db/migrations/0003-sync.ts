@@ -10,8 +10,14 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   // Each user's change sequence: bumped in every write's transaction, so a user's changes are
   // numbered in commit order on every database. sync_floor: the last change number forgotten.
-  await db.schema.alterTable('users').addColumn('change_seq', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-  await db.schema.alterTable('users').addColumn('sync_floor', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable('users')
+    .addColumn('change_seq', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
+  await db.schema
+    .alterTable('users')
+    .addColumn('sync_floor', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
 
   // The change feed, compacted: one row per note, carrying its latest change number.
   await db.schema
@@ -23,7 +29,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('changed_at', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('changes_pkey', ['owner_id', 'seq'])
     .execute();
-  await db.schema.createIndex('changes_note_idx').on('changes').columns(['owner_id', 'note_id']).unique().execute();
+  await db.schema
+    .createIndex('changes_note_idx')
+    .on('changes')
+    .columns(['owner_id', 'note_id'])
+    .unique()
+    .execute();
 
   // Idempotency-Key: the first answer to a create, replayed to retries for 24 hours.
   await db.schema
@@ -65,8 +76,16 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('delivered_at', 'text')
     .execute();
-  await db.schema.createIndex('webhook_deliveries_due_idx').on('webhook_deliveries').columns(['state', 'next_attempt_at']).execute();
-  await db.schema.createIndex('webhook_deliveries_hook_idx').on('webhook_deliveries').columns(['webhook_id', 'id']).execute();
+  await db.schema
+    .createIndex('webhook_deliveries_due_idx')
+    .on('webhook_deliveries')
+    .columns(['state', 'next_attempt_at'])
+    .execute();
+  await db.schema
+    .createIndex('webhook_deliveries_hook_idx')
+    .on('webhook_deliveries')
+    .columns(['webhook_id', 'id'])
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
