@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
 import { onTestFinished } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
@@ -23,25 +25,81 @@ export function tempDir(): string {
   return dir;
 }
 
-/** Folio on its own fresh SQLite file, closed and deleted when the current test ends. */
+/** The database this run tests on: vitest's `postgres` project sets it (see vitest.config.ts). */
+export const TEST_DIALECT: 'sqlite' | 'postgres' =
+  process.env.FOLIO_TEST_DIALECT === 'postgres' ? 'postgres' : 'sqlite';
+
+let admin: pg.Pool | undefined;
+
+function postgresUrl(): string {
+  const url = process.env.FOLIO_TEST_POSTGRES_URL;
+  if (!url) throw new Error('FOLIO_TEST_DIALECT=postgres needs FOLIO_TEST_POSTGRES_URL');
+  return url;
+}
+
+export interface FreshDatabase {
+  database: Database;
+  /** PostgreSQL: the schema of this test. */
+  schema?: string;
+  /** The URL to give another process (SQLite: the file; PostgreSQL: add ?options for the schema). */
+  url: string;
+  /** Closes the database and removes it (file or schema); also run when the test ends. */
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh, migrated database of the dialect under test: its own SQLite file, or its own
+ * PostgreSQL schema in the test database, removed when the current test ends.
+ */
+export async function freshDatabase(): Promise<FreshDatabase> {
+  let fresh: FreshDatabase;
+  if (TEST_DIALECT === 'postgres') {
+    const url = postgresUrl();
+    admin ??= new pg.Pool({ connectionString: url, max: 2, idleTimeoutMillis: 1000, allowExitOnIdle: true });
+    const schema = `test_${randomBytes(6).toString('hex')}`;
+    await admin.query(`create schema ${schema}`);
+    const database = openDatabase(url, { schema, poolSize: 4 });
+    let dropped: Promise<void> | undefined;
+    fresh = {
+      database,
+      schema,
+      url: `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+      drop: () =>
+        (dropped ??= (async () => {
+          await database.close();
+          await admin!.query(`drop schema ${schema} cascade`);
+        })()),
+    };
+  } else {
+    const dir = tempDir();
+    const url = `sqlite:${path.join(dir, 'folio.db')}`;
+    const database = openDatabase(url);
+    fresh = { database, url, drop: () => database.close() };
+  }
+  onTestFinished(() => fresh.drop());
+  await migrateToLatest(fresh.database.db, fresh.schema);
+  return fresh;
+}
+
+/** Folio on its own fresh database (see freshDatabase), closed and removed when the current test ends. */
 export async function buildTestApp(
   overrides: Partial<Config> = {},
   options: { logStream?: NodeJS.WritableStream } = {},
 ): Promise<TestApp> {
   const dir = tempDir();
+  const { database, url, drop } = await freshDatabase();
   const config = {
     ...loadConfig({}),
-    databaseUrl: `sqlite:${path.join(dir, 'folio.db')}`,
+    databaseUrl: url,
     logLevel: 'silent' as const,
     ...overrides,
     secret: TEST_SECRET,
   };
-  const database = openDatabase(config.databaseUrl);
-  await migrateToLatest(database.db);
   const app = await buildApp({ config, database, ...options });
+  // The app stops (its workers, its streams) before its database goes.
   onTestFinished(async () => {
     await app.close();
-    await database.close();
+    await drop();
   });
   return { app, database, dir };
 }

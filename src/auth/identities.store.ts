@@ -44,42 +44,46 @@ export async function userForIdentity(
     .replace(/[^a-zA-Z0-9]/g, '')
     .slice(0, 12)
     .toLowerCase();
-  const emailTaken =
-    typeof claims.email !== 'string' ||
-    (await db
-      .selectFrom('users')
-      .select('id')
-      .where(sql`lower(email)`, '=', claims.email.toLowerCase())
-      .executeTakeFirst()) !== undefined;
-  const email = emailTaken ? `${fingerprint}@users.invalid` : (claims.email as string);
   const now = new Date().toISOString();
-  try {
-    return await db.transaction().execute(async (trx) => {
-      let username = base;
-      for (let attempt = 0; ; attempt++) {
-        const clash = await trx
-          .selectFrom('users')
-          .select('id')
-          .where(sql`lower(username)`, '=', username)
-          .executeTakeFirst();
-        if (!clash) break;
-        username = `${base.slice(0, 24)}-${attempt < 3 ? fingerprint.slice(0, 4 + attempt * 2) : fingerprint}`;
-      }
-      const user = await trx
-        .insertInto('users')
-        .values({ username, email, password_hash: NO_PASSWORD, created_at: now, updated_at: now })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      await trx
-        .insertInto('identities')
-        .values({ issuer, subject: claims.sub, user_id: user.id, created_at: now })
-        .execute();
-      return user.id;
-    });
-  } catch (error) {
-    // The same identity's first two requests raced: the other one created the user.
-    const raced = await find();
-    if (raced) return raced.user_id;
-    throw error;
+  // Two first requests at once (PostgreSQL) may pick the same free name: the loser's insert
+  // fails on the unique index and it tries again, seeing the winner's name taken.
+  for (let round = 0; ; round++) {
+    try {
+      return await db.transaction().execute(async (trx) => {
+        const emailTaken =
+          typeof claims.email !== 'string' ||
+          (await trx
+            .selectFrom('users')
+            .select('id')
+            .where(sql`lower(email)`, '=', claims.email.toLowerCase())
+            .executeTakeFirst()) !== undefined;
+        const email = emailTaken ? `${fingerprint}@users.invalid` : (claims.email as string);
+        let username = base;
+        for (let attempt = 0; ; attempt++) {
+          const clash = await trx
+            .selectFrom('users')
+            .select('id')
+            .where(sql`lower(username)`, '=', username)
+            .executeTakeFirst();
+          if (!clash) break;
+          username = `${base.slice(0, 24)}-${attempt < 3 ? fingerprint.slice(0, 4 + attempt * 2) : fingerprint}`;
+        }
+        const user = await trx
+          .insertInto('users')
+          .values({ username, email, password_hash: NO_PASSWORD, created_at: now, updated_at: now })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        await trx
+          .insertInto('identities')
+          .values({ issuer, subject: claims.sub, user_id: user.id, created_at: now })
+          .execute();
+        return user.id;
+      });
+    } catch (error) {
+      // The same identity's first two requests raced: the other one created the user.
+      const raced = await find();
+      if (raced) return raced.user_id;
+      if (round >= 4 || !/unique|duplicate/i.test(String(error))) throw error;
+    }
   }
 }

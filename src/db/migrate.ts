@@ -11,13 +11,18 @@ const migrations: Record<string, Migration> = {
   '0003-sync': m0003,
 };
 
-export function migrator(db: Kysely<any>): Migrator {
-  return new Migrator({ db, provider: { getMigrations: async () => migrations } });
+/** `schema`: PostgreSQL, the schema to keep the migration bookkeeping in (tests use one each). */
+export function migrator(db: Kysely<any>, schema?: string): Migrator {
+  return new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    ...(schema && { migrationTableSchema: schema }),
+  });
 }
 
 /** Brings the schema to the latest version; shared by start-up, `folio migrate` and the tests. */
-export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
-  const result = await migrator(db).migrateToLatest();
+export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise<MigrationResultSet> {
+  const result = await migrator(db, schema).migrateToLatest();
   if (result.error) throw result.error instanceof Error ? result.error : new Error(String(result.error));
   return result;
 }

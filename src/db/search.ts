@@ -1,8 +1,11 @@
 import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
+import { dialectOf } from './database.js';
 import type { DB } from './tables.js';
 
-// The full-text search dialect helper: every SQLite-specific piece of search lives here, so a
-// second dialect adds its version in this one file.
+// Full-text search, the one place where SQLite and PostgreSQL differ most. SQLite: an FTS5 table
+// (notes_fts, rowid = note id) that the notes store writes in each write's transaction, ranked
+// by bm25. PostgreSQL: a generated, weighted tsvector column on notes with a GIN index, ranked by
+// ts_rank. Both: no stemming, every word of the query must match as a prefix, title weighs most.
 
 /** Marks the snippet's matched terms with characters no note contains, so they survive escaping. */
 export const MARK_START = '\u0002';
@@ -17,6 +20,7 @@ export interface Searchable {
 
 /** Writes a note into the full-text index (replacing what was there); call inside the write's transaction. */
 export async function indexNote(db: Kysely<DB>, note: Searchable): Promise<void> {
+  if (dialectOf(db) === 'postgres') return; // the generated column follows the row
   await sql`delete from notes_fts where rowid = ${note.id}`.execute(db);
   await sql`insert into notes_fts (rowid, title, content, tags) values (${note.id}, ${note.title}, ${note.content}, ${note.tags.join(' ')})`.execute(
     db,
@@ -24,36 +28,77 @@ export async function indexNote(db: Kysely<DB>, note: Searchable): Promise<void>
 }
 
 export async function unindexNote(db: Kysely<DB>, id: number): Promise<void> {
+  if (dialectOf(db) === 'postgres') return;
   await sql`delete from notes_fts where rowid = ${id}`.execute(db);
 }
 
 /** Removes every search entry of an owner's notes (before the account and its notes are deleted). */
 export async function unindexOwner(db: Kysely<DB>, ownerId: number): Promise<void> {
+  if (dialectOf(db) === 'postgres') return;
   await sql`delete from notes_fts where rowid in (select id from notes where owner_id = ${ownerId})`.execute(
     db,
   );
 }
 
-/**
- * Turns what a person typed into an FTS5 query: every word must match, each as a prefix, and
- * nothing in the text is read as query syntax. Undefined when the text has no words at all.
- */
-export function matchExpression(q: string): string | undefined {
+/** The words of what a person typed (letters, digits, _): nothing in it is read as query syntax. */
+export function searchWords(q: string): string[] | undefined {
   const words = q.match(/[\p{L}\p{N}_]+/gu);
-  if (!words) return undefined;
-  return words
-    .slice(0, 32)
-    .map((word) => `"${word}"*`)
-    .join(' ');
+  return words ? words.slice(0, 32) : undefined;
 }
 
-/** The condition that keeps matching notes, once `notes_fts` is joined on `notes_fts.rowid = n.id`. */
-export function matches(match: string): RawBuilder<SqlBool> {
-  return sql<SqlBool>`notes_fts match ${match}`;
+export interface SearchSql {
+  /** Joined to `notes as n` to restrict a query to matches (SQLite's FTS5 table), if needed. */
+  join: boolean;
+  where: RawBuilder<SqlBool>;
+  /** Lower is better, on both dialects. */
+  score: RawBuilder<number>;
+  /** An excerpt with the matched terms between MARK_START and MARK_END; none: use textSnippet. */
+  snippet: RawBuilder<string> | undefined;
 }
 
-/** How well a joined note matches (lower is better): title hits weigh most, then tags, then the body. */
-export const score: RawBuilder<number> = sql<number>`bm25(notes_fts, 10.0, 1.0, 4.0)`;
+/** The SQL pieces that search a `notes as n` query for every word, each as a prefix. */
+export function searchSql(db: Kysely<DB>, words: readonly string[]): SearchSql {
+  if (dialectOf(db) === 'postgres') {
+    const query = sql`to_tsquery('simple', ${words.map((word) => `${word.toLowerCase()}:*`).join(' & ')})`;
+    return {
+      join: false,
+      where: sql<SqlBool>`n.search_vector @@ ${query}`,
+      // ts_rank's default weights put title (A) above tags (B) above content (C); negated so lower is better.
+      score: sql<number>`(-ts_rank(n.search_vector, ${query}))::float8`,
+      // ts_headline drops anything that looks like an HTML tag, so the excerpt is cut in JS.
+      snippet: undefined,
+    };
+  }
+  return {
+    join: true,
+    where: sql<SqlBool>`notes_fts match ${words.map((word) => `"${word}"*`).join(' ')}`,
+    // bm25 column weights: title 10, content 1, tags 4.
+    score: sql<number>`bm25(notes_fts, 10.0, 1.0, 4.0)`,
+    snippet: sql<string>`snippet(notes_fts, -1, ${MARK_START}, ${MARK_END}, '…', 16)`,
+  };
+}
 
-/** A short excerpt of the best-matching column, matched terms between MARK_START and MARK_END. */
-export const snippet: RawBuilder<string> = sql<string>`snippet(notes_fts, -1, ${MARK_START}, ${MARK_END}, '…', 16)`;
+/**
+ * An excerpt of about 16 words around the first match, in the content or else the title, the
+ * words that start with a query word between MARK_START and MARK_END (PostgreSQL's snippets).
+ */
+export function textSnippet(note: { title: string; content: string }, words: readonly string[]): string {
+  const prefixes = words.map((word) => word.toLowerCase());
+  const matchesWord = (token: string) => prefixes.some((prefix) => token.toLowerCase().startsWith(prefix));
+  const pick = (text: string) => {
+    const tokens = text.split(/(\s+)/);
+    const first = tokens.findIndex((token) => matchesWord(token.replace(/^[^\p{L}\p{N}_]+/u, '')));
+    return first < 0 ? undefined : { tokens, first };
+  };
+  const found = pick(note.content) ?? pick(note.title) ?? { tokens: note.content.split(/(\s+)/), first: 0 };
+  const start = Math.max(0, found.first - 12); // 6 words (and their spaces) before the match
+  const end = Math.min(found.tokens.length, start + 32);
+  const excerpt = found.tokens
+    .slice(start, end)
+    .map((token) => {
+      const word = token.match(/[\p{L}\p{N}_]+/u)?.[0];
+      return word && matchesWord(word) ? token.replace(word, `${MARK_START}${word}${MARK_END}`) : token;
+    })
+    .join('');
+  return `${start > 0 ? '…' : ''}${excerpt}${end < found.tokens.length ? '…' : ''}`;
+}

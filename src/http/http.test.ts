@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildTestApp, expectProblem, signUp } from '../../test/helpers.js';
+import { buildTestApp, expectProblem, signUp, TEST_DIALECT } from '../../test/helpers.js';
 
 describe('unknown routes and methods under /api', () => {
   it('answers 404 problem+json for a path that does not exist', async () => {
@@ -217,7 +217,7 @@ describe('GET /api/status', () => {
     expect(response.json()).toEqual({
       status: 'ok',
       version: expect.any(String),
-      database: { dialect: 'sqlite', ok: true },
+      database: { dialect: TEST_DIALECT, ok: true },
     });
   });
 

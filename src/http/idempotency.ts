@@ -51,53 +51,66 @@ export async function idempotent(
     const requestHash = createHash('sha256')
       .update(`${request.url} ${canonical(request.body)}`)
       .digest('base64url');
-    answer = await inTransaction(db, async (trx) => {
-      const cutoff = new Date(Date.now() - IDEMPOTENCY_HOURS * 3_600_000).toISOString();
-      const stored = await trx
-        .selectFrom('idempotency_keys')
-        .selectAll()
-        .where('owner_id', '=', ownerId)
-        .where('key', '=', key)
-        .executeTakeFirst();
-      if (stored && stored.created_at >= cutoff) {
-        if (stored.request_hash !== requestHash) {
-          throw new AppError(
-            409,
-            'idempotency_key_reused',
-            'This Idempotency-Key was used with another request',
-          );
-        }
-        return {
-          status: stored.status,
-          headers: JSON.parse(stored.headers),
-          body: JSON.parse(stored.body),
-          replayed: true,
-        };
-      }
-      if (stored)
-        await trx
-          .deleteFrom('idempotency_keys')
+    const once = () =>
+      inTransaction(db, async (trx): Promise<Answer & { replayed?: boolean }> => {
+        const cutoff = new Date(Date.now() - IDEMPOTENCY_HOURS * 3_600_000).toISOString();
+        const stored = await trx
+          .selectFrom('idempotency_keys')
+          .selectAll()
           .where('owner_id', '=', ownerId)
           .where('key', '=', key)
+          .executeTakeFirst();
+        if (stored && stored.created_at >= cutoff) {
+          if (stored.request_hash !== requestHash) {
+            throw new AppError(
+              409,
+              'idempotency_key_reused',
+              'This Idempotency-Key was used with another request',
+            );
+          }
+          return {
+            status: stored.status,
+            headers: JSON.parse(stored.headers),
+            body: JSON.parse(stored.body),
+            replayed: true,
+          };
+        }
+        if (stored)
+          await trx
+            .deleteFrom('idempotency_keys')
+            .where('owner_id', '=', ownerId)
+            .where('key', '=', key)
+            .execute();
+        const fresh = await create(trx);
+        await trx
+          .insertInto('idempotency_keys')
+          .values({
+            owner_id: ownerId,
+            key,
+            request_hash: requestHash,
+            status: fresh.status,
+            headers: JSON.stringify(fresh.headers),
+            body: JSON.stringify(fresh.body),
+            created_at: new Date().toISOString(),
+          })
           .execute();
-      const fresh = await create(trx);
-      await trx
-        .insertInto('idempotency_keys')
-        .values({
-          owner_id: ownerId,
-          key,
-          request_hash: requestHash,
-          status: fresh.status,
-          headers: JSON.stringify(fresh.headers),
-          body: JSON.stringify(fresh.body),
-          created_at: new Date().toISOString(),
-        })
-        .execute();
-      return fresh;
-    });
+        return fresh;
+      });
+    try {
+      answer = await once();
+    } catch (error) {
+      // PostgreSQL: a concurrent retry stored its answer first (unique key); this transaction was
+      // rolled back, so nothing was created twice. Read again: it replays the stored answer.
+      if (!isUniqueViolation(error)) throw error;
+      answer = await once();
+    }
   }
   if (answer.replayed) reply.header('Idempotent-Replayed', 'true');
   return reply.code(answer.status).headers(answer.headers).send(answer.body);
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
 }
 
 /** Forgets answers older than 24 hours. */

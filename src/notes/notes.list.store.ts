@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { matches, score, snippet } from '../db/search.js';
+import { searchSql, textSnippet, type SearchSql } from '../db/search.js';
 import type { DB, NoteRow } from '../db/tables.js';
 import type { Note } from './notes.schemas.js';
 import { toNote } from './notes.store.js';
@@ -31,8 +31,8 @@ export async function listTags(db: Kysely<DB>, ownerId: number): Promise<{ name:
 export type SortKey = 'updated_at' | 'created_at' | 'title' | 'relevance';
 
 export interface NoteFilters {
-  /** A full-text match expression (see db/search.ts). */
-  match?: string;
+  /** Words that must all match, each as a prefix (see db/search.ts). */
+  match?: readonly string[];
   tags: readonly string[];
   pinned?: boolean;
   archived: boolean;
@@ -63,7 +63,7 @@ export interface NotePage {
   total?: number;
 }
 
-function sortExpression(key: SortKey): RawBuilder<string | number> {
+function sortExpression(key: SortKey, search: SearchSql | undefined): RawBuilder<string | number> {
   switch (key) {
     case 'updated_at':
       return sql.ref<string>('n.updated_at');
@@ -73,14 +73,15 @@ function sortExpression(key: SortKey): RawBuilder<string | number> {
       // Case-insensitive, matching the notes_owner_title_idx expression index.
       return sql<string>`lower(n.title)`;
     case 'relevance':
-      return score;
+      return search ? search.score : sql<number>`0`;
   }
 }
 
 /** One page of the owner's notes, filtered, searched and sorted; by page (with a total) or by keyset. */
 export async function listNotes(db: Kysely<DB>, ownerId: number, options: ListOptions): Promise<NotePage> {
   const { filters, sort, limit } = options;
-  const key = sortExpression(sort.key);
+  const search = filters.match ? searchSql(db, filters.match) : undefined;
+  const key = sortExpression(sort.key, search);
   const direction = sort.descending ? 'desc' : 'asc';
   const base = db
     .selectFrom('notes as n')
@@ -89,8 +90,8 @@ export async function listNotes(db: Kysely<DB>, ownerId: number, options: ListOp
     .$if(!filters.deleted, (qb) => qb.where('n.archived', '=', filters.archived ? 1 : 0))
     .$if(filters.pinned !== undefined, (qb) => qb.where('n.pinned', '=', filters.pinned ? 1 : 0))
     .$if(filters.updatedSince !== undefined, (qb) => qb.where('n.updated_at', '>=', filters.updatedSince!))
-    .$if(filters.match !== undefined, (qb) =>
-      qb.innerJoin('notes_fts', 'notes_fts.rowid', 'n.id').where(matches(filters.match!)),
+    .$if(search !== undefined, (qb) =>
+      (search!.join ? qb.innerJoin('notes_fts', 'notes_fts.rowid', 'n.id') : qb).where(search!.where),
     )
     .where((eb) =>
       eb.and(
@@ -116,7 +117,7 @@ export async function listNotes(db: Kysely<DB>, ownerId: number, options: ListOp
   const rows = await base
     .selectAll('n')
     .select(key.as('sort_value'))
-    .$if(filters.match !== undefined, (qb) => qb.select(snippet.as('snippet')))
+    .$if(search?.snippet !== undefined, (qb) => qb.select(search!.snippet!.as('snippet')))
     .$if(after !== undefined, (qb) =>
       qb.where((eb) =>
         eb.or([
@@ -136,6 +137,7 @@ export async function listNotes(db: Kysely<DB>, ownerId: number, options: ListOp
     const row = raw as NoteRow & { sort_value: string | number; snippet?: string };
     const note = toNote(row);
     if (row.snippet !== undefined) note.snippet = row.snippet;
+    else if (filters.match) note.snippet = textSnippet(note, filters.match);
     return { note, sortValue: row.sort_value };
   });
   if (options.page === undefined) return { items, hasMore };

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { validationError } from '../errors.js';
-import { matchExpression, MARK_END, MARK_START } from '../db/search.js';
+import { MARK_END, MARK_START, searchWords } from '../db/search.js';
 import type { ListOptions, NotePage, SortKey } from './notes.list.store.js';
 import { NOTE_SORTS, type NoteList, type NoteListQuery } from './notes.schemas.js';
 
@@ -55,7 +55,7 @@ export interface ListPlan {
 
 /** Reads the list query: filters, the sort (relevance by default when searching), the paging mode. */
 export function planList(query: NoteListQuery): ListPlan {
-  const match = query.q === undefined ? undefined : matchExpression(query.q);
+  const match = query.q === undefined ? undefined : searchWords(query.q);
   const limit = query.limit ?? 20;
   const filters = {
     tags: [...new Set((query.tag ?? []).map((tag) => tag.toLowerCase()))],

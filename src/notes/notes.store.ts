@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { indexNote, unindexNote } from '../db/search.js';
+import { dialectOf } from '../db/database.js';
 import type { DB, NoteRow } from '../db/tables.js';
 import { inTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
@@ -101,20 +102,30 @@ export function createNote(db: Kysely<DB>, ownerId: number, fields: NoteFields):
   });
 }
 
-/** One of the owner's notes, in the trash or not; undefined for a note that is not theirs. */
-export async function findNote(db: Kysely<DB>, ownerId: number, id: number): Promise<Note | undefined> {
+/**
+ * One of the owner's notes, in the trash or not; undefined for a note that is not theirs. With
+ * `lock`, inside a write's transaction, PostgreSQL holds the row until commit, so a concurrent
+ * writer waits and then sees this write (If-Match: one winner). SQLite writes one at a time.
+ */
+export async function findNote(
+  db: Kysely<DB>,
+  ownerId: number,
+  id: number,
+  lock = false,
+): Promise<Note | undefined> {
   const row = await db
     .selectFrom('notes')
     .selectAll()
     .where('id', '=', id)
     .where('owner_id', '=', ownerId)
+    .$if(lock && dialectOf(db) === 'postgres', (qb) => qb.forUpdate())
     .executeTakeFirst();
   return row && toNote(row);
 }
 
 /** One of the owner's live notes: 404 `not_found`, or `in_trash` for a note in the trash. */
-export async function getNote(db: Kysely<DB>, ownerId: number, id: number): Promise<Note> {
-  const note = await findNote(db, ownerId, id);
+export async function getNote(db: Kysely<DB>, ownerId: number, id: number, lock = false): Promise<Note> {
+  const note = await findNote(db, ownerId, id, lock);
   if (!note) throw notFound(id);
   if (note.deleted_at !== undefined) throw inTrash(id);
   return note;
@@ -156,7 +167,7 @@ export function updateNote(
   check?: Precondition,
 ): Promise<Note> {
   return inTransaction(db, async (trx) => {
-    const current = await getNote(trx, ownerId, id);
+    const current = await getNote(trx, ownerId, id, true);
     precondition(current, check);
     const fields: NoteFields = {
       title: changes.title ?? current.title,
@@ -198,7 +209,7 @@ function setTrashed(
   check?: Precondition,
 ): Promise<Note> {
   return inTransaction(db, async (trx) => {
-    const current = await findNote(trx, ownerId, id);
+    const current = await findNote(trx, ownerId, id, true);
     if (!current) throw notFound(id);
     if ((current.deleted_at !== undefined) === trashed) {
       if (trashed) throw inTrash(id);
@@ -236,7 +247,7 @@ export function restoreNote(db: Kysely<DB>, ownerId: number, id: number): Promis
 /** Removes a note for good, from the trash or not; a tombstone stays in the change feed. */
 export function purgeNote(db: Kysely<DB>, ownerId: number, id: number, check?: Precondition): Promise<void> {
   return inTransaction(db, async (trx) => {
-    const current = await findNote(trx, ownerId, id);
+    const current = await findNote(trx, ownerId, id, true);
     if (!current) throw notFound(id);
     precondition(current, check);
     await trx.deleteFrom('notes').where('id', '=', id).where('owner_id', '=', ownerId).execute();

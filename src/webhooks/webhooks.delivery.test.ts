@@ -1,9 +1,7 @@
-import path from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir } from '../../test/helpers.js';
-import { openDatabase, type Database } from '../db/database.js';
-import { migrateToLatest } from '../db/migrate.js';
+import { freshDatabase } from '../../test/helpers.js';
+import type { Database } from '../db/database.js';
 import { createNote, NOTE_DEFAULTS } from '../notes/notes.store.js';
 import { memoryChangeBus } from '../sync/change-bus.js';
 import { createUser } from '../users/users.store.js';
@@ -24,8 +22,7 @@ interface Outbox {
 }
 
 async function outbox(): Promise<Outbox> {
-  const database = openDatabase(`sqlite:${path.join(tempDir(), 'folio.db')}`);
-  await migrateToLatest(database.db);
+  const { database } = await freshDatabase();
   const bus = memoryChangeBus();
   const workers: DeliveryWorker[] = [];
   // What the workers log is an error of theirs: none is expected.

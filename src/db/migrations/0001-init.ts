@@ -1,12 +1,14 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- migrations are frozen in time and typed against no app schema */
 import { sql, type Kysely } from 'kysely';
+import { autoId, isPostgres } from './dialect.js';
 
-// Frozen in time: this file must keep producing the same schema, so it imports nothing of the app.
+// Frozen in time: this file must keep producing the same schema, so it imports nothing of the app
+// (only ./dialect.js, which is frozen the same way).
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('users')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', autoId(db))
     .addColumn('username', 'text', (c) => c.notNull())
     .addColumn('email', 'text', (c) => c.notNull())
     .addColumn('password_hash', 'text', (c) => c.notNull())
@@ -18,7 +20,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('sessions')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', autoId(db))
     .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('last_used_at', 'text', (c) => c.notNull())
@@ -29,7 +31,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('notes')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', autoId(db))
     .addColumn('owner_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
     .addColumn('title', 'text', (c) => c.notNull())
     .addColumn('content', 'text', (c) => c.notNull().defaultTo(''))
@@ -68,7 +70,19 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   // Full-text index, written by the notes store in the same transaction as the note.
   // No stemmer: queries match words by their beginning, which a stem would cut short ("runni"
-  // must still find "running"). Diacritics fold, so "cafe" finds "café".
+  // must still find "running").
+  if (isPostgres(db)) {
+    // A generated, weighted tsvector (title A, tags B, content C) with a GIN index: PostgreSQL
+    // keeps it in step with the row by itself.
+    await sql`alter table notes add column search_vector tsvector generated always as (
+      setweight(to_tsvector('simple', title), 'A') ||
+      setweight(to_tsvector('simple', tags), 'B') ||
+      setweight(to_tsvector('simple', content), 'C')) stored`.execute(db);
+    await sql`create index notes_search_idx on notes using gin (search_vector)`.execute(db);
+    return;
+  }
+  // SQLite: an FTS5 table the notes store writes in each note's transaction. Diacritics fold, so
+  // "cafe" finds "café".
   await sql`create virtual table notes_fts using fts5(title, content, tags, tokenize = 'unicode61 remove_diacritics 2')`.execute(
     db,
   );

@@ -1,13 +1,15 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- migrations are frozen in time and typed against no app schema */
 import type { Kysely } from 'kysely';
+import { autoId } from './dialect.js';
 
-// Frozen in time: this file must keep producing the same schema, so it imports nothing of the app.
+// Frozen in time: this file must keep producing the same schema, so it imports nothing of the app
+// (only ./dialect.js, which is frozen the same way).
 
 export async function up(db: Kysely<any>): Promise<void> {
   // One row per refresh token; a session is the family of tokens descended from one sign-in.
   await db.schema
     .createTable('refresh_tokens')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', autoId(db))
     .addColumn('session_id', 'integer', (c) => c.notNull().references('sessions.id').onDelete('cascade'))
     .addColumn('token_hash', 'text', (c) => c.notNull().unique())
     .addColumn('created_at', 'text', (c) => c.notNull())
@@ -29,7 +31,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('api_keys')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', autoId(db))
     .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('key_hash', 'text', (c) => c.notNull().unique())

@@ -1,7 +1,9 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- migrations are frozen in time and typed against no app schema */
 import { sql, type Kysely } from 'kysely';
+import { autoId } from './dialect.js';
 
-// Frozen in time: this file must keep producing the same schema, so it imports nothing of the app.
+// Frozen in time: this file must keep producing the same schema, so it imports nothing of the app
+// (only ./dialect.js, which is frozen the same way).
 
 export async function up(db: Kysely<any>): Promise<void> {
   // The trash: a note with deleted_at is out of listings and search until restored or purged.
@@ -51,7 +53,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('webhooks')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', autoId(db))
     .addColumn('owner_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
     .addColumn('url', 'text', (c) => c.notNull())
     .addColumn('secret', 'text', (c) => c.notNull())
@@ -63,7 +65,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   // The outbox: written in the same transaction as the change, delivered (and retried) after.
   await db.schema
     .createTable('webhook_deliveries')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', autoId(db))
     .addColumn('webhook_id', 'integer', (c) => c.notNull().references('webhooks.id').onDelete('cascade'))
     .addColumn('message_id', 'text', (c) => c.notNull())
     .addColumn('event', 'text', (c) => c.notNull())
