@@ -3,6 +3,7 @@ import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Redis } from 'ioredis';
 import Fastify, {
   LogController,
   type FastifyInstance,
@@ -61,6 +62,8 @@ export interface AppOptions {
   logStream?: NodeJS.WritableStream;
   /** How change notices travel (in process when not given). */
   bus?: ChangeBus;
+  /** Shared rate-limit counters (per process when not given). */
+  redis?: Redis;
 }
 
 /** Builds the Folio server: plugins, the one error handler, and the list of every feature's routes. */
@@ -69,6 +72,7 @@ export async function buildApp({
   database,
   logStream,
   bus = memoryChangeBus(),
+  redis,
 }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
@@ -130,7 +134,7 @@ export async function buildApp({
         ],
         maxAge: 600,
       });
-      await installRateLimits(api, config.rateLimit);
+      await installRateLimits(api, config.rateLimit, redis);
       const { db } = database;
       const signer = tokenSigner(config.secret);
       const guard = signInGuard(api);

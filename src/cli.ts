@@ -6,13 +6,17 @@ import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { serve } from './main.js';
+import { serveCluster } from './cluster.js';
+import { availableParallelism } from 'node:os';
 
 const USAGE = `Usage: folio <command>
 
 Commands:
-  serve                  start the server (the default)
+  serve [--workers N]    start the server (the default); N processes share the port (auto: one per core)
   migrate                bring the database schema up to date
   openapi                print the OpenAPI document as JSON
+  migrate-data --from URL --to URL
+                         copy everything from one database to another, empty one (e.g. SQLite to PostgreSQL)
   user create --username NAME --email EMAIL [--password PASSWORD]
                          create an account (the password is read from stdin when not given)
 
@@ -22,9 +26,17 @@ async function main(argv: string[]): Promise<number> {
   const [command = 'serve', ...rest] = argv;
   const config = loadConfig();
   switch (command) {
-    case 'serve':
-      await serve(config);
+    case 'serve': {
+      const { values } = parseArgs({ args: rest, options: { workers: { type: 'string' } } });
+      const workers = values.workers === undefined ? 1 : values.workers === 'auto' ? availableParallelism() : Number(values.workers);
+      if (!Number.isSafeInteger(workers) || workers < 1 || workers > 256) {
+        console.error('folio: --workers must be a whole number from 1 to 256, or auto');
+        return 2;
+      }
+      if (workers === 1) await serve(config);
+      else await serveCluster(config, workers);
       return -1; // keep running
+    }
     case 'migrate': {
       const database = openDatabase(config.databaseUrl);
       try {

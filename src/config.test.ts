@@ -18,6 +18,8 @@ describe('loadConfig', () => {
       logLevel: 'info',
       trustProxy: false,
       rateLimit: 1200,
+      dbPoolSize: 10,
+      redisUrl: undefined,
       oidc: undefined,
       trashDays: 30,
       syncRetentionDays: 90,
@@ -68,6 +70,8 @@ describe('loadConfig', () => {
     ['FOLIO_SECRET', 'short'],
     ['FOLIO_LOG_LEVEL', 'loud'],
     ['FOLIO_RATE_LIMIT', 'lots'],
+    ['FOLIO_REDIS_URL', 'localhost:6379'],
+    ['FOLIO_DB_POOL_SIZE', '0'],
     ['FOLIO_OIDC_ISSUER', 'not a url'],
     ['FOLIO_OIDC_AUDIENCE', 'folio'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {

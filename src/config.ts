@@ -20,6 +20,10 @@ export interface Config {
   readonly bodyLimit: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly trustProxy: boolean;
+  /** PostgreSQL connections per process. */
+  readonly dbPoolSize: number;
+  /** Redis for rate-limit counters shared by every instance (memory per process when unset). */
+  readonly redisUrl: string | undefined;
   /** API requests per minute per credential; 0 turns the limit off. */
   readonly rateLimit: number;
   /** How long notes stay in the trash before they are purged. */
@@ -82,6 +86,14 @@ function corsOrigins(env: Env): Config['corsOrigins'] {
   return Object.freeze(origins);
 }
 
+function redisUrl(env: Env): string | undefined {
+  const raw = env.FOLIO_REDIS_URL || undefined;
+  if (raw !== undefined && !/^rediss?:\/\/.+/.test(raw)) {
+    throw new ConfigError(`FOLIO_REDIS_URL must be redis://… or rediss://… (got "${raw}")`);
+  }
+  return raw;
+}
+
 function oidc(env: Env): Config['oidc'] {
   const issuer = env.FOLIO_OIDC_ISSUER || undefined;
   const audience = env.FOLIO_OIDC_AUDIENCE || undefined;
@@ -132,6 +144,8 @@ export function loadConfig(env: Env = process.env): Config {
     ),
     trustProxy: pick(env, 'FOLIO_TRUST_PROXY', ['true', 'false'] as const, 'false') === 'true',
     rateLimit: integer(env, 'FOLIO_RATE_LIMIT', 1200, 0, 1_000_000),
+    dbPoolSize: integer(env, 'FOLIO_DB_POOL_SIZE', 10, 1, 1000),
+    redisUrl: redisUrl(env),
     oidc: oidc(env),
     trashDays: integer(env, 'FOLIO_TRASH_DAYS', 30, 1, 3650),
     syncRetentionDays: integer(env, 'FOLIO_SYNC_RETENTION_DAYS', 90, 1, 3650),

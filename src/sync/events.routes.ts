@@ -111,7 +111,12 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<EventsOptions> = async (
       if (backlog.length > 0) cursor = Number(backlog.at(-1)!.cursor);
       const unsubscribe = bus.subscribe(ownerId, drain);
       drain(); // whatever happened between the backlog read and the subscription
-      const heartbeat = setInterval(() => res.write(': ping\n\n'), heartbeatMs);
+      // The heartbeat also reads the feed: a notice that never came (another instance without
+      // LISTEN/NOTIFY, a purge by the maintenance job) delays a change by one beat, never loses it.
+      const heartbeat = setInterval(() => {
+        res.write(': ping\n\n');
+        drain();
+      }, heartbeatMs);
       request.raw.on('close', () => {
         closed = true;
         clearInterval(heartbeat);
