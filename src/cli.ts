@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { buildApp } from './app.js';
+import { migrateDataCommand } from './cli/migrate-data.js';
 import { createUserCommand } from './cli/user-create.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
@@ -28,7 +29,12 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve': {
       const { values } = parseArgs({ args: rest, options: { workers: { type: 'string' } } });
-      const workers = values.workers === undefined ? 1 : values.workers === 'auto' ? availableParallelism() : Number(values.workers);
+      const workers =
+        values.workers === undefined
+          ? 1
+          : values.workers === 'auto'
+            ? availableParallelism()
+            : Number(values.workers);
       if (!Number.isSafeInteger(workers) || workers < 1 || workers > 256) {
         console.error('folio: --workers must be a whole number from 1 to 256, or auto');
         return 2;
@@ -61,6 +67,17 @@ async function main(argv: string[]): Promise<number> {
       await app.close();
       await database.close();
       return 0;
+    }
+    case 'migrate-data': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { from: { type: 'string' }, to: { type: 'string' } },
+      });
+      if (!values.from || !values.to) {
+        console.error(`folio: migrate-data needs --from URL and --to URL\n\n${USAGE}`);
+        return 2;
+      }
+      return migrateDataCommand(values.from, values.to);
     }
     case 'user': {
       if (rest[0] !== 'create') break;

@@ -28,10 +28,17 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   const log = { error: (details: object, message: string) => built.app?.log.error(details, message) };
   const pgBus = database.pool ? await postgresChangeBus(database.pool, log) : undefined;
   const redis = config.redisUrl ? await rateLimitRedis(config.redisUrl) : undefined;
-  const app = await buildApp({ config: full, database, bus: pgBus ?? options.bus ?? memoryChangeBus(), redis });
+  const app = await buildApp({
+    config: full,
+    database,
+    bus: pgBus ?? options.bus ?? memoryChangeBus(),
+    redis,
+  });
   built.app = app;
   const maintain = () =>
-    runMaintenance(database.db, config).catch((error: unknown) => log.error({ err: error }, 'maintenance failed'));
+    runMaintenance(database.db, config).catch((error: unknown) =>
+      log.error({ err: error }, 'maintenance failed'),
+    );
   const pruning = setInterval(maintain, 3_600_000).unref();
   await maintain();
   app.addHook('onClose', async () => {

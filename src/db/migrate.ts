@@ -1,5 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the migrator works on any schema version */
-import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import { dialectOf } from './database.js';
 import * as m0001 from './migrations/0001-init.js';
 import * as m0002 from './migrations/0002-auth.js';
 import * as m0003 from './migrations/0003-sync.js';
@@ -22,6 +23,12 @@ export function migrator(db: Kysely<any>, schema?: string): Migrator {
 
 /** Brings the schema to the latest version; shared by start-up, `folio migrate` and the tests. */
 export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise<MigrationResultSet> {
+  // Kysely looks for its bookkeeping tables in every schema; pin it to the one Folio works in
+  // (search_path), or another schema's Folio would be taken for this one's.
+  if (schema === undefined && dialectOf(db) === 'postgres') {
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+    schema = rows[0]?.schema;
+  }
   const result = await migrator(db, schema).migrateToLatest();
   if (result.error) throw result.error instanceof Error ? result.error : new Error(String(result.error));
   return result;

@@ -39,14 +39,23 @@ function credentialKey(request: FastifyRequest): string {
 /** A Redis client fit for rate limiting: fail fast rather than queue requests while Redis is away. */
 export async function rateLimitRedis(url: string): Promise<Redis> {
   const { Redis } = await import('ioredis');
-  return new Redis(url, { connectTimeout: 2000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+  return new Redis(url, {
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    lazyConnect: false,
+  });
 }
 
 /**
  * Installs the API's limits in an encapsulated `/api` scope: `perMinute` requests per credential
  * (0: off), checked after authentication; routes add their own with `config.rateLimit`.
  */
-export async function installRateLimits(api: FastifyInstance, perMinute: number, redis?: Redis): Promise<void> {
+export async function installRateLimits(
+  api: FastifyInstance,
+  perMinute: number,
+  redis?: Redis,
+): Promise<void> {
   await api.register(rateLimit, {
     // With Redis every instance counts against the same numbers; without, each process its own.
     ...(redis && { redis, nameSpace: 'folio-rate-limit:' }),
