@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
@@ -15,8 +16,16 @@ import { oidcVerifier } from './auth/oidc.js';
 import { sessionsRoutes } from './auth/sessions.routes.js';
 import { keysRoutes } from './keys/keys.routes.js';
 import { ApiKey } from './keys/keys.schemas.js';
-import { installRateLimits, signInGuard } from './limits/limits.js';
+import {
+  addressLimiter,
+  installRateLimits,
+  signInGuard,
+  SIGN_UP_LIMIT,
+  type SignInGuard,
+} from './limits/limits.js';
 import { memoryChangeBus, type ChangeBus } from './sync/change-bus.js';
+import { webPlugin } from './web/web.plugin.js';
+import { errorPage } from './web/web.layout.js';
 import { eventsRoutes } from './sync/events.routes.js';
 import { syncRoutes } from './sync/sync.routes.js';
 import { Change } from './sync/sync.schemas.js';
@@ -24,7 +33,7 @@ import { authRoutes } from './auth/auth.routes.js';
 import { tokenSigner } from './auth/auth.tokens.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
-import { errorHandler, Problem } from './errors.js';
+import { AppError, errorHandler, Problem } from './errors.js';
 import { installContentTypes } from './http/content-types.js';
 import { installNotFound } from './http/not-found.js';
 import { documentCommonErrors } from './http/schemas.js';
@@ -89,16 +98,24 @@ export async function buildApp({
   installValidation(app);
   installContentTypes(app);
   installNotFound(app);
-  app.setErrorHandler(errorHandler(config.env));
+  app.setErrorHandler(errorHandler(config.env, errorPage));
   app.addHook('onRoute', documentCommonErrors);
   for (const schema of [Problem, Note, User, ApiKey, Change, Webhook]) app.addSchema(schema);
 
   await app.register(helmet, {
     // HSTS only where the operator has promised HTTPS.
     hsts: config.env === 'production',
-    contentSecurityPolicy: { directives: { 'frame-ancestors': ["'none'"] } },
+    contentSecurityPolicy: {
+      directives: {
+        'frame-ancestors': ["'none'"],
+        // Only where HTTPS is promised: a LAN install on plain HTTP must keep its forms working.
+        'upgrade-insecure-requests': config.env === 'production' ? [] : null,
+      },
+    },
   });
 
+  // Signed cookies: the pages' session and CSRF token (and the event stream of a signed-in page).
+  await app.register(cookie, { secret: config.secret });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -117,6 +134,9 @@ export async function buildApp({
     uiConfig: { persistAuthorization: true },
   });
 
+  // Counts failed sign-ins for the API and the pages alike (made in the /api scope, used in both).
+  let guard: SignInGuard | undefined;
+  let signUps: ((request: FastifyRequest) => Promise<void>) | undefined;
   await app.register(
     async (api) => {
       await api.register(cors, {
@@ -137,9 +157,26 @@ export async function buildApp({
       await installRateLimits(api, config.rateLimit, redis);
       const { db } = database;
       const signer = tokenSigner(config.secret);
-      const guard = signInGuard(api);
+      guard = signInGuard(api);
+      signUps = addressLimiter(api, SIGN_UP_LIMIT);
       const oidc = config.oidc && oidcVerifier(config.oidc.issuer, config.oidc.audience);
       await api.register(authPlugin, { db, signer, oidc, guard });
+      // /api speaks JSON; a client whose Accept rules JSON out is told so rather than sent it.
+      api.addHook('onRequest', async (request) => {
+        const accept = request.headers.accept;
+        if (!accept || request.routeOptions.config.produces === 'text/event-stream') return;
+        if (
+          !/(^|,)\s*(\*\/\*|application\/\*|application\/json|application\/problem\+json)\s*(;|,|$)/i.test(
+            accept,
+          )
+        ) {
+          throw new AppError(
+            406,
+            'not_acceptable',
+            'This API answers application/json; send Accept: application/json',
+          );
+        }
+      });
       await api.register(statusRoutes, { prefix: '/status', database });
       await api.register(authRoutes, { prefix: '/auth', db, signer, guard, signup: config.signup });
       await api.register(meRoutes, { prefix: '/me', db, guard });
@@ -167,7 +204,11 @@ export async function buildApp({
     { prefix: '/api' },
   );
 
-  // Until the HTML pages exist, a person arriving at the root is shown the interactive docs.
-  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs', 302));
+  await app.register(webPlugin, {
+    db: database.db,
+    guard: guard!,
+    signUps: signUps!,
+    cookies: { secure: config.env !== 'development' },
+  });
   return app;
 }

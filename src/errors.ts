@@ -176,10 +176,29 @@ function fromFastifyError(
   return undefined;
 }
 
-/** The one error handler: every thrown error becomes problem+json with the contract's code. */
-export function errorHandler(env: Environment) {
+/** Renders an error as a page for people: its title and what happened. */
+export type ErrorPage = (title: string, detail: string) => string;
+
+/** Pages answer errors as pages; /api, and a program asking any URL for JSON, as problem+json. */
+function wantsPage(request: FastifyRequest): boolean {
+  if (request.url.startsWith('/api/') || request.url === '/api') return false;
+  return !/application\/(problem\+)?json/.test(request.headers.accept ?? '');
+}
+
+/** The one error handler: every thrown error becomes problem+json with the contract's code (or a page). */
+export function errorHandler(env: Environment, page?: ErrorPage) {
   return function handle(this: unknown, error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
     const known = error instanceof AppError ? error : fromFastifyError(error);
+    if (page && wantsPage(request)) {
+      const status = known?.status ?? 500;
+      if (status >= 500) request.log.error({ err: error }, known?.detail ?? 'unhandled error');
+      for (const [name, value] of Object.entries(known?.extra.headers ?? {})) reply.header(name, value);
+      const detail = known ? known.detail : 'Something went wrong on our side; it has been logged.';
+      return reply
+        .code(status)
+        .type('text/html; charset=utf-8')
+        .send(page(STATUS_CODES[status] ?? 'Error', detail));
+    }
     if (known) {
       if (known.status >= 500) request.log.error({ err: error }, known.detail);
       for (const [name, value] of Object.entries(known.extra.headers ?? {})) reply.header(name, value);

@@ -12,6 +12,7 @@ import type { TokenSigner } from './auth.tokens.js';
 import { userForIdentity } from './identities.store.js';
 import type { OidcVerifier } from './oidc.js';
 import { accessTokenAlive, tokenDenied } from './sessions.store.js';
+import { cookieAuth, SESSION_COOKIE } from '../web/web.session.js';
 
 /** Who is calling, however they proved it. */
 export interface Auth {
@@ -129,6 +130,16 @@ export async function authenticate(credentials: Credentials, request: FastifyReq
   const apiKey = request.headers['x-api-key'];
   if (typeof apiKey === 'string' && apiKey !== '') return byKey(credentials.db, apiKey.trim());
   const header = request.headers.authorization;
+  // A signed-in page may read (an EventSource cannot send headers); writes always need a header,
+  // so a cookie never makes a cross-site form able to change anything.
+  if (
+    !header &&
+    (request.method === 'GET' || request.method === 'HEAD') &&
+    request.cookies?.[SESSION_COOKIE]
+  ) {
+    const auth = await cookieAuth(credentials.db, request);
+    if (auth) return auth;
+  }
   if (!header) {
     throw new AppError(
       401,

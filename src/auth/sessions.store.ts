@@ -173,3 +173,25 @@ export async function pruneAuthState(db: Kysely<DB>): Promise<void> {
   await db.deleteFrom('revoked_tokens').where('expires_at', '<', now).execute();
   await db.deleteFrom('refresh_tokens').where('expires_at', '<', now).execute();
 }
+
+/** The user of a live session (not revoked, used within the refresh lifetime); undefined otherwise. */
+export async function sessionUser(db: Kysely<DB>, sessionId: number): Promise<number | undefined> {
+  const oldest = new Date(Date.now() - REFRESH_TOKEN_DAYS * DAY_MS).toISOString();
+  const row = await db
+    .selectFrom('sessions')
+    .select('user_id')
+    .where('id', '=', sessionId)
+    .where('revoked_at', 'is', null)
+    .where('last_used_at', '>', oldest)
+    .executeTakeFirst();
+  return row?.user_id;
+}
+
+/** Marks a session used now (cookie sessions have no refresh to do it). */
+export async function touchSession(db: Kysely<DB>, sessionId: number): Promise<void> {
+  await db
+    .updateTable('sessions')
+    .set({ last_used_at: new Date().toISOString() })
+    .where('id', '=', sessionId)
+    .execute();
+}

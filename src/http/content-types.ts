@@ -6,6 +6,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route also takes `application/x-www-form-urlencoded` bodies (HTML forms, OAuth2 login). */
     forms?: boolean;
+    /** What the route answers when it is not JSON (an event stream), for Accept checks. */
+    produces?: string;
   }
 }
 

@@ -117,3 +117,12 @@ export function signInGuard(api: FastifyInstance): SignInGuard {
     },
   };
 }
+
+/** Counts a request against a per-address limit and throws 429 past it (for pages, which have no route config). */
+export function addressLimiter(api: FastifyInstance, limit: { max: number; timeWindow: number }) {
+  const counter = api.createRateLimit({ ...limit, keyGenerator: (request) => `ip:${request.ip}` });
+  return async (request: FastifyRequest): Promise<void> => {
+    const state = await counter(request);
+    if (!state.isAllowed && state.isExceeded) throw tooMany(Math.max(1, state.ttlInSeconds), limit.max);
+  };
+}

@@ -37,7 +37,7 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<EventsOptions> = async (
   app.get(
     '/',
     {
-      config: { access: 'notes:read' },
+      config: { access: 'notes:read', produces: 'text/event-stream' },
       schema: {
         tags: ['sync'],
         summary: 'Live changes as Server-Sent Events',
