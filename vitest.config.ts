@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // The suite runs on SQLite, and again on PostgreSQL when FOLIO_TEST_POSTGRES_URL names a server
-// (each test in its own schema). Tests of SQLite files, the CLI and configuration run once.
+// (each test in its own schema). Tests of SQLite files, the CLI, configuration and the benchmark
+// harness (whose floor is SQLite) run once.
 const postgres = process.env.FOLIO_TEST_POSTGRES_URL;
 if (!postgres) {
   console.log(
@@ -28,7 +29,12 @@ export default defineConfig({
               test: {
                 name: 'postgres',
                 include: everything,
-                exclude: ['src/config.test.ts', 'test/cli.test.ts', 'test/client.test.ts'],
+                exclude: [
+                  'src/config.test.ts',
+                  'test/cli.test.ts',
+                  'test/client.test.ts',
+                  'test/bench.test.ts',
+                ],
                 env: { FOLIO_TEST_DIALECT: 'postgres' },
               },
             },

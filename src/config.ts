@@ -143,7 +143,7 @@ export function loadConfig(env: Env = process.env): Config {
       'info',
     ),
     trustProxy: pick(env, 'FOLIO_TRUST_PROXY', ['true', 'false'] as const, 'false') === 'true',
-    rateLimit: integer(env, 'FOLIO_RATE_LIMIT', 1200, 0, 1_000_000),
+    rateLimit: integer(env, 'FOLIO_RATE_LIMIT', 1200, 0, 1_000_000_000),
     dbPoolSize: integer(env, 'FOLIO_DB_POOL_SIZE', 10, 1, 1000),
     redisUrl: redisUrl(env),
     oidc: oidc(env),

@@ -16,6 +16,8 @@ export interface TestApp {
   app: FastifyInstance;
   database: Database;
   dir: string;
+  /** The database URL, for a second connection (another process, as far as the app can tell). */
+  url: string;
 }
 
 /** A fresh temporary folder, removed when the current test ends. */
@@ -101,7 +103,7 @@ export async function buildTestApp(
     await app.close();
     await drop();
   });
-  return { app, database, dir };
+  return { app, database, dir, url };
 }
 
 export interface SignedUp {

@@ -455,7 +455,7 @@ describe('folio migrate-data', () => {
     const refused = await folio(['migrate-data', '--from', source.url, '--to', target.url]);
     expect(refused.code).toBe(1);
     expect(refused.stderr.trim()).toBe(
-      'folio: the source database is not at the latest schema (0003-sync not applied): run folio migrate on the source first',
+      'folio: the source database is not at the latest schema (0003-sync, 0004-live-notes-index not applied): run folio migrate on the source first',
     );
     if (TEST_DIALECT === 'sqlite') expect(existsSync(target.url.slice('sqlite:'.length))).toBe(false);
     else {

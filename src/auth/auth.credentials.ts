@@ -7,6 +7,7 @@ import { SCOPES, type Scope } from '../keys/keys.schemas.js';
 import { findKey, KEY_PREFIX, markKeyUsed } from '../keys/keys.store.js';
 import type { SignInGuard } from '../limits/limits.js';
 import { findUserByLogin } from '../users/users.store.js';
+import type { AuthCache } from './auth.cache.js';
 import { verifyPassword } from './auth.passwords.js';
 import type { TokenSigner } from './auth.tokens.js';
 import { userForIdentity } from './identities.store.js';
@@ -31,6 +32,8 @@ export interface Credentials {
   signer: TokenSigner;
   oidc: OidcVerifier | undefined;
   guard: SignInGuard;
+  /** Kept credential checks (SQLite); none: every request is checked against the database. */
+  cache?: AuthCache | undefined;
 }
 
 const ALL_SCOPES: ReadonlySet<Scope> = new Set(SCOPES);
@@ -43,7 +46,19 @@ function invalid(detail: string): AppError {
   return new AppError(401, 'invalid_token', detail);
 }
 
-async function byKey(db: Kysely<DB>, secret: string, username?: string): Promise<Auth> {
+async function byKey(credentials: Credentials, secret: string, username?: string): Promise<Auth> {
+  const { db, cache } = credentials;
+  // Basic with a key also names its owner, which is checked every time.
+  const cached = username === undefined ? cache?.get(`key:${secret}`) : undefined;
+  if (cached) {
+    const now = Date.now();
+    if (now - cached.touchedAt > TOUCH_MS) {
+      cached.touchedAt = now;
+      await markKeyUsed(db, cached.auth.keyId!, new Date(now).toISOString());
+    }
+    return cached.auth;
+  }
+  const mark = cache?.mark();
   const key = await findKey(db, secret);
   if (!key) throw invalid('The API key is not valid');
   const now = new Date();
@@ -54,10 +69,12 @@ async function byKey(db: Kysely<DB>, secret: string, username?: string): Promise
     const owner = await findUserByLogin(db, username);
     if (owner?.id !== key.userId) throw invalid('The API key does not belong to this user');
   }
-  if (key.lastUsedAt === null || now.getTime() - Date.parse(key.lastUsedAt) > TOUCH_MS) {
+  let touchedAt = key.lastUsedAt === null ? 0 : Date.parse(key.lastUsedAt);
+  if (now.getTime() - touchedAt > TOUCH_MS) {
     await markKeyUsed(db, key.id, now.toISOString());
+    touchedAt = now.getTime();
   }
-  return {
+  const auth: Auth = {
     userId: key.userId,
     via: 'key',
     sessionId: null,
@@ -65,6 +82,11 @@ async function byKey(db: Kysely<DB>, secret: string, username?: string): Promise
     token: null,
     scopes: new Set(key.scopes),
   };
+  if (mark && username === undefined) {
+    const expiresAt = key.expiresAt === null ? null : Date.parse(key.expiresAt);
+    cache!.set(`key:${secret}`, auth, mark, expiresAt, touchedAt);
+  }
+  return auth;
 }
 
 async function byJwt(credentials: Credentials, token: string): Promise<Auth> {
@@ -91,11 +113,14 @@ async function byJwt(credentials: Credentials, token: string): Promise<Auth> {
       scopes: ALL_SCOPES,
     };
   }
+  const cached = credentials.cache?.get(`jwt:${token}`);
+  if (cached) return cached.auth;
+  const mark = credentials.cache?.mark();
   const claims = await signer.verify(token);
   if (!(await accessTokenAlive(db, claims.sessionId, claims.jti))) {
     throw invalid('The access token has been revoked; sign in again');
   }
-  return {
+  const auth: Auth = {
     userId: claims.userId,
     via: 'session',
     sessionId: claims.sessionId,
@@ -103,6 +128,8 @@ async function byJwt(credentials: Credentials, token: string): Promise<Auth> {
     token: { jti: claims.jti, expiresAt: claims.expiresAt },
     scopes: ALL_SCOPES,
   };
+  if (mark) credentials.cache!.set(`jwt:${token}`, auth, mark, claims.expiresAt * 1000);
+  return auth;
 }
 
 async function byPassword(
@@ -128,7 +155,7 @@ async function byPassword(
  */
 export async function authenticate(credentials: Credentials, request: FastifyRequest): Promise<Auth> {
   const apiKey = request.headers['x-api-key'];
-  if (typeof apiKey === 'string' && apiKey !== '') return byKey(credentials.db, apiKey.trim());
+  if (typeof apiKey === 'string' && apiKey !== '') return byKey(credentials, apiKey.trim());
   const header = request.headers.authorization;
   // A signed-in page may read (an EventSource cannot send headers); writes always need a header,
   // so a cookie never makes a cross-site form able to change anything.
@@ -151,7 +178,7 @@ export async function authenticate(credentials: Credentials, request: FastifyReq
   const scheme = header.slice(0, space < 0 ? undefined : space).toLowerCase();
   const value = space < 0 ? '' : header.slice(space + 1).trim();
   if (scheme === 'bearer' && value) {
-    return value.startsWith(KEY_PREFIX) ? byKey(credentials.db, value) : byJwt(credentials, value);
+    return value.startsWith(KEY_PREFIX) ? byKey(credentials, value) : byJwt(credentials, value);
   }
   if (scheme === 'basic' && value) {
     const decoded = Buffer.from(value, 'base64').toString('utf8');
@@ -160,7 +187,7 @@ export async function authenticate(credentials: Credentials, request: FastifyReq
       const login = decoded.slice(0, colon);
       const secret = decoded.slice(colon + 1);
       return secret.startsWith(KEY_PREFIX)
-        ? byKey(credentials.db, secret, login)
+        ? byKey(credentials, secret, login)
         : byPassword(credentials, request, login, secret);
     }
   }

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../db/tables.js';
 import { inTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
+import { authChanged } from './auth.cache.js';
 import { hashSecret, newSecret } from './secrets.js';
 
 /** Refresh tokens live 30 days; each use spends one and issues the next. */
@@ -64,6 +65,8 @@ export async function revokeSession(db: Kysely<DB>, userId: number, sessionId: n
     .where('user_id', '=', userId)
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
+  // After the write: a check that read the session before it must not be kept.
+  authChanged();
   return result.numUpdatedRows > 0n;
 }
 
@@ -80,6 +83,7 @@ export async function revokeOtherSessions(
     .where('revoked_at', 'is', null)
     .$if(keep !== null, (qb) => qb.where('id', '!=', keep!))
     .execute();
+  authChanged();
 }
 
 /**
@@ -146,6 +150,7 @@ export async function revokeAccessToken(db: Kysely<DB>, jti: string, expiresAt: 
     .values({ jti, expires_at: new Date(expiresAt * 1000).toISOString() })
     .onConflict((oc) => oc.column('jti').doNothing())
     .execute();
+  authChanged();
 }
 
 /** Whether an access token may still be used: its session is live and it is not on the denylist. */

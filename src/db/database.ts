@@ -1,8 +1,16 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
+import {
+  Kysely,
+  PostgresAdapter,
+  PostgresDialect,
+  SqliteDialect,
+  type SqliteDatabase,
+  type SqliteStatement,
+} from 'kysely';
+import type pg from 'pg';
 import { ConfigError } from '../config.js';
 import type { DB } from './tables.js';
 
@@ -13,6 +21,11 @@ export interface Database {
   readonly dialect: Dialect;
   /** PostgreSQL only: the pool, for LISTEN/NOTIFY and pool metrics. */
   readonly pool?: pg.Pool;
+  /**
+   * SQLite only: a number that changes whenever another connection (another process) commits,
+   * so a process can keep what it read until someone else may have changed it.
+   */
+  readonly dataVersion?: () => number;
   close(): Promise<void>;
 }
 
@@ -34,13 +47,22 @@ export function dialectOf(db: Kysely<any>): Dialect {
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }
 
-// PostgreSQL's bigint (count(*), sums) arrives as text by default; Folio's counts fit in a number.
-pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+let postgresDriver: typeof pg | undefined;
+
+/** The PostgreSQL driver, loaded when first needed: a SQLite server starts without it. */
+function loadPg(): typeof pg {
+  if (!postgresDriver) {
+    postgresDriver = createRequire(import.meta.url)('pg') as typeof pg;
+    // PostgreSQL's bigint (count(*), sums) arrives as text by default; Folio's counts fit in a number.
+    postgresDriver.types.setTypeParser(postgresDriver.types.builtins.INT8, (value) => Number(value));
+  }
+  return postgresDriver;
+}
 
 /** Opens the database a URL names: SQLite in WAL mode with foreign keys on, or a PostgreSQL pool. */
 export function openDatabase(url: string, options: DatabaseOptions = {}): Database {
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const pool = new pg.Pool({
+    const pool = new (loadPg().Pool)({
       connectionString: url,
       max: options.poolSize ?? 10,
       ...(options.schema && { options: `-c search_path=${options.schema}` }),
@@ -61,8 +83,51 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, dialect: 'sqlite', close: once(() => db.destroy()) };
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
+  const version = sqlite.prepare('pragma data_version').pluck();
+  // Read once per turn of the event loop: the requests that arrived together share one read (a
+  // pragma costs as much as a small query), and a commit elsewhere is seen from the next turn.
+  let current: number | undefined;
+  const forget = () => {
+    current = undefined;
+  };
+  return {
+    db,
+    dialect: 'sqlite',
+    dataVersion: () => {
+      if (current === undefined) {
+        current = version.get() as number;
+        setImmediate(forget);
+      }
+      return current;
+    },
+    close: once(() => db.destroy()),
+  };
+}
+
+/** Queries a process runs are few and repeated: beyond this many, the cache starts over. */
+const STATEMENT_CACHE_SIZE = 1000;
+
+/**
+ * Kysely prepares every query it runs; preparing costs more than running a short query, so each
+ * statement is prepared once per SQL text and kept (a statement still being iterated is not
+ * shared: a fresh one is prepared).
+ */
+function reusingStatements(sqlite: SQLite.Database): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string): SqliteStatement {
+      const cached = statements.get(sql);
+      if (cached && !cached.busy) return cached;
+      const statement = sqlite.prepare(sql);
+      if (!cached) {
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.clear();
+        statements.set(sql, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 /** Closing twice is harmless (a shutdown path and a test clean-up may both do it). */

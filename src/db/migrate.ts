@@ -4,13 +4,26 @@ import { dialectOf } from './database.js';
 import * as m0001 from './migrations/0001-init.js';
 import * as m0002 from './migrations/0002-auth.js';
 import * as m0003 from './migrations/0003-sync.js';
+import * as m0004 from './migrations/0004-live-notes-index.js';
 
 /** Every migration, in order; listed here rather than read from disk so the build carries them. */
 const migrations: Record<string, Migration> = {
   '0001-init': m0001,
   '0002-auth': m0002,
   '0003-sync': m0003,
+  '0004-live-notes-index': m0004,
 };
+
+async function upToDate(db: Kysely<any>, schema: string | undefined): Promise<boolean> {
+  const table = schema ? sql.id(schema, 'kysely_migration') : sql.id('kysely_migration');
+  try {
+    const { rows } = await sql<{ name: string }>`select name from ${table}`.execute(db);
+    const applied = new Set(rows.map((row) => row.name));
+    return Object.keys(migrations).every((name) => applied.has(name));
+  } catch {
+    return false; // no bookkeeping table yet: a new database
+  }
+}
 
 /** `schema`: PostgreSQL, the schema to keep the migration bookkeeping in (tests use one each). */
 export function migrator(db: Kysely<any>, schema?: string): Migrator {
@@ -23,6 +36,9 @@ export function migrator(db: Kysely<any>, schema?: string): Migrator {
 
 /** Brings the schema to the latest version; shared by start-up, `folio migrate` and the tests. */
 export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise<MigrationResultSet> {
+  // Start-up on an up-to-date database should be quick: the migrator reads the whole schema
+  // before it looks at what has been applied, so look first (about 1 ms instead of about 100).
+  if (await upToDate(db, schema)) return { results: [] };
   // Kysely looks for its bookkeeping tables in every schema; pin it to the one Folio works in
   // (search_path), or another schema's Folio would be taken for this one's.
   if (schema === undefined && dialectOf(db) === 'postgres') {

@@ -18,10 +18,13 @@ export interface Searchable {
   tags: readonly string[];
 }
 
-/** Writes a note into the full-text index (replacing what was there); call inside the write's transaction. */
-export async function indexNote(db: Kysely<DB>, note: Searchable): Promise<void> {
+/**
+ * Writes a note into the full-text index (replacing what was there, unless `replace` is false for
+ * a note just created); call inside the write's transaction.
+ */
+export async function indexNote(db: Kysely<DB>, note: Searchable, replace = true): Promise<void> {
   if (dialectOf(db) === 'postgres') return; // the generated column follows the row
-  await sql`delete from notes_fts where rowid = ${note.id}`.execute(db);
+  if (replace) await sql`delete from notes_fts where rowid = ${note.id}`.execute(db);
   await sql`insert into notes_fts (rowid, title, content, tags) values (${note.id}, ${note.title}, ${note.content}, ${note.tags.join(' ')})`.execute(
     db,
   );

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { authChanged } from '../auth/auth.cache.js';
 import { hashSecret, newSecret } from '../auth/secrets.js';
 import type { DB } from '../db/tables.js';
 import type { ApiKey, Scope } from './keys.schemas.js';
@@ -69,6 +70,7 @@ export async function deleteKey(db: Kysely<DB>, userId: number, id: number): Pro
     .where('id', '=', id)
     .where('user_id', '=', userId)
     .executeTakeFirst();
+  authChanged();
   return result.numDeletedRows > 0n;
 }
 

@@ -64,8 +64,9 @@ async function writeTags(
   noteId: number,
   ownerId: number,
   tags: readonly string[],
+  replace = true,
 ): Promise<void> {
-  await db.deleteFrom('note_tags').where('note_id', '=', noteId).execute();
+  if (replace) await db.deleteFrom('note_tags').where('note_id', '=', noteId).execute();
   if (tags.length > 0) {
     await db
       .insertInto('note_tags')
@@ -94,8 +95,9 @@ export function createNote(db: Kysely<DB>, ownerId: number, fields: NoteFields):
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    await writeTags(trx, row.id, ownerId, tags);
-    await indexNote(trx, { id: row.id, title: row.title, content: row.content, tags });
+    // A new note has no tags or search entry to replace.
+    await writeTags(trx, row.id, ownerId, tags, false);
+    await indexNote(trx, { id: row.id, title: row.title, content: row.content, tags }, false);
     const note = toNote(row);
     await recordChange(trx, ownerId, { noteId: note.id, op: 'upsert', event: 'note.created', data: note });
     return note;

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import { authChanged } from '../auth/auth.cache.js';
 import { unindexOwner } from '../db/search.js';
 import { inTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
@@ -108,9 +109,10 @@ export async function setEmail(db: Kysely<DB>, id: number, email: string): Promi
 }
 
 /** Deletes an account and everything it owns: notes (and their search entries), sessions, keys. */
-export function deleteUser(db: Kysely<DB>, id: number): Promise<void> {
-  return inTransaction(db, async (trx) => {
+export async function deleteUser(db: Kysely<DB>, id: number): Promise<void> {
+  await inTransaction(db, async (trx) => {
     await unindexOwner(trx, id);
     await trx.deleteFrom('users').where('id', '=', id).execute();
   });
+  authChanged(); // its sessions and keys went with it
 }
