@@ -50,6 +50,11 @@ import { meRoutes } from './users/users.routes.js';
 import { webhooksPlugin } from './webhooks/webhooks.routes.js';
 import { Webhook } from './webhooks/webhooks.schemas.js';
 
+/** Accept values that allow JSON, as clients send them (checked before the full rule). */
+const COMMON_ACCEPTS = new Set(['*/*', 'application/json', 'application/json, text/plain, */*']);
+const ACCEPTS_JSON =
+  /(^|,)\s*(\*\/\*|application\/\*|application\/json|application\/problem\+json)\s*(;|,|$)/i;
+
 /** One log line per request, when it completes, with who made it and how long it took; never a secret. */
 class OneLinePerRequest extends LogController {
   override incomingRequest(): void {}
@@ -169,20 +174,23 @@ export async function buildApp({
       const cache = authCache(database.dataVersion);
       await api.register(authPlugin, { db, signer, oidc, guard, cache });
       // /api speaks JSON; a client whose Accept rules JSON out is told so rather than sent it.
-      api.addHook('onRequest', async (request) => {
+      api.addHook('onRequest', (request, _reply, done) => {
         const accept = request.headers.accept;
-        if (!accept || request.routeOptions.config.produces === 'text/event-stream') return;
         if (
-          !/(^|,)\s*(\*\/\*|application\/\*|application\/json|application\/problem\+json)\s*(;|,|$)/i.test(
-            accept,
-          )
+          !accept ||
+          COMMON_ACCEPTS.has(accept) ||
+          request.routeOptions.config.produces === 'text/event-stream' ||
+          ACCEPTS_JSON.test(accept)
         ) {
-          throw new AppError(
+          return done();
+        }
+        done(
+          new AppError(
             406,
             'not_acceptable',
             'This API answers application/json; send Accept: application/json',
-          );
-        }
+          ),
+        );
       });
       await api.register(statusRoutes, { prefix: '/status', database });
       await api.register(authRoutes, { prefix: '/auth', db, signer, guard, signup: config.signup });

@@ -38,13 +38,12 @@ export function installContentTypes(app: FastifyInstance): void {
       done(null, markFormBody(parseForm(body as string)));
     },
   );
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', (request, _reply, done) => {
     if (isFormBody(request.body) && !request.routeOptions.config.forms) {
-      throw new AppError(
-        415,
-        'unsupported_media_type',
-        'This endpoint takes application/json, not form data',
+      return done(
+        new AppError(415, 'unsupported_media_type', 'This endpoint takes application/json, not form data'),
       );
     }
+    done();
   });
 }

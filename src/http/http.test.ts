@@ -160,6 +160,23 @@ describe('protection headers', () => {
     const secured = await prod.app.inject({ method: 'GET', url: '/api/status' });
     expect(secured.headers['strict-transport-security']).toContain('max-age=');
   });
+
+  it('gives JSON answers the short REST set and pages helmet’s full set', async () => {
+    const { app } = await buildTestApp({ env: 'production' });
+    const api = await app.inject({ method: 'GET', url: '/api/notes/1' });
+    expect(api.statusCode).toBe(401);
+    expect(api.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(api.headers['x-frame-options']).toBe('DENY');
+    expect(api.headers['x-content-type-options']).toBe('nosniff');
+    expect(api.headers['referrer-policy']).toBe('no-referrer');
+    expect(api.headers['strict-transport-security']).toContain('max-age=');
+    expect(api.headers['x-dns-prefetch-control']).toBeUndefined();
+    const page = await app.inject({ method: 'GET', url: '/login' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.headers['x-dns-prefetch-control']).toBe('off');
+    expect(page.headers['strict-transport-security']).toContain('max-age=');
+  });
 });
 
 describe('CORS', () => {

@@ -50,9 +50,15 @@ export const notesRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<DB>; bus: Chang
   { db, bus },
 ) => {
   // After a write has been answered (so committed), tell listeners (event streams, webhooks).
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD' && reply.statusCode < 300 && request.auth) {
+  app.addHook('onResponse', (request, reply, done) => {
+    if (request.method === 'GET' || request.method === 'HEAD' || reply.statusCode >= 300 || !request.auth) {
+      return done();
+    }
+    try {
       bus.publish(request.auth.userId);
+      done();
+    } catch (error) {
+      done(error as Error);
     }
   });
 

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { indexNote, unindexNote } from '../db/search.js';
+import { compiledOnce } from '../db/compiled.js';
 import { dialectOf } from '../db/database.js';
 import type { DB, NoteRow } from '../db/tables.js';
 import { inTransaction } from '../db/transaction.js';
@@ -115,15 +116,20 @@ export async function findNote(
   id: number,
   lock = false,
 ): Promise<Note | undefined> {
-  const row = await db
-    .selectFrom('notes')
-    .selectAll()
-    .where('id', '=', id)
-    .where('owner_id', '=', ownerId)
-    .$if(lock && dialectOf(db) === 'postgres', (qb) => qb.forUpdate())
-    .executeTakeFirst();
+  const [row] = await (lock && dialectOf(db) === 'postgres' ? selectNoteForUpdate : selectNote)(
+    db,
+    id,
+    ownerId,
+  );
   return row && toNote(row);
 }
+
+const selectNote = compiledOnce((db, id: number, ownerId: number) =>
+  db.selectFrom('notes').selectAll().where('id', '=', id).where('owner_id', '=', ownerId),
+);
+const selectNoteForUpdate = compiledOnce((db, id: number, ownerId: number) =>
+  db.selectFrom('notes').selectAll().where('id', '=', id).where('owner_id', '=', ownerId).forUpdate(),
+);
 
 /** One of the owner's live notes: 404 `not_found`, or `in_trash` for a note in the trash. */
 export async function getNote(db: Kysely<DB>, ownerId: number, id: number, lock = false): Promise<Note> {

@@ -1,0 +1,31 @@
+import type { Compilable, CompiledQuery, Kysely } from 'kysely';
+import { dialectOf, type Dialect } from './database.js';
+import type { DB } from './tables.js';
+
+/** Stands for the n-th argument while a query is built once. */
+class Slot {
+  constructor(readonly index: number) {}
+}
+
+/**
+ * A query built and compiled once per dialect, then run with each call's arguments. Building and
+ * compiling a Kysely query takes longer than SQLite takes to run a short one, so the hot paths
+ * (read a note, write one) build theirs once. `build` may use its arguments only as single values
+ * (in where, values, set, limit); never to choose the query's shape, and never as a list.
+ */
+export function compiledOnce<A extends unknown[], R>(
+  build: (db: Kysely<DB>, ...args: A) => Compilable<R>,
+): (db: Kysely<DB>, ...args: A) => Promise<R[]> {
+  const compiled = new Map<Dialect, CompiledQuery<R>>();
+  return async (db, ...args) => {
+    const dialect = dialectOf(db);
+    let query = compiled.get(dialect);
+    if (!query) {
+      query = build(db, ...(args.map((_, i) => new Slot(i)) as A)).compile();
+      compiled.set(dialect, query);
+    }
+    const parameters = query.parameters.map((value) => (value instanceof Slot ? args[value.index] : value));
+    const result = await db.executeQuery<R>({ ...query, parameters });
+    return result.rows;
+  };
+}
