@@ -1,10 +1,15 @@
-import type { Compilable, CompiledQuery, Kysely } from 'kysely';
+import type { CompiledQuery, Kysely } from 'kysely';
 import { dialectOf, type Dialect } from './database.js';
 import type { DB } from './tables.js';
 
 /** Stands for the n-th argument while a query is built once. */
 class Slot {
   constructor(readonly index: number) {}
+}
+
+/** A query builder, or a raw `sql` query (which compiles against a database). */
+interface Buildable<R> {
+  compile(db: Kysely<DB>): CompiledQuery<R>;
 }
 
 /**
@@ -14,14 +19,14 @@ class Slot {
  * (in where, values, set, limit); never to choose the query's shape, and never as a list.
  */
 export function compiledOnce<A extends unknown[], R>(
-  build: (db: Kysely<DB>, ...args: A) => Compilable<R>,
+  build: (db: Kysely<DB>, ...args: A) => Buildable<R>,
 ): (db: Kysely<DB>, ...args: A) => Promise<R[]> {
   const compiled = new Map<Dialect, CompiledQuery<R>>();
   return async (db, ...args) => {
     const dialect = dialectOf(db);
     let query = compiled.get(dialect);
     if (!query) {
-      query = build(db, ...(args.map((_, i) => new Slot(i)) as A)).compile();
+      query = build(db, ...(args.map((_, i) => new Slot(i)) as A)).compile(db);
       compiled.set(dialect, query);
     }
     const parameters = query.parameters.map((value) => (value instanceof Slot ? args[value.index] : value));

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
+import { compiledOnce } from './compiled.js';
 import { dialectOf } from './database.js';
 import type { DB } from './tables.js';
 
@@ -24,16 +25,20 @@ export interface Searchable {
  */
 export async function indexNote(db: Kysely<DB>, note: Searchable, replace = true): Promise<void> {
   if (dialectOf(db) === 'postgres') return; // the generated column follows the row
-  if (replace) await sql`delete from notes_fts where rowid = ${note.id}`.execute(db);
-  await sql`insert into notes_fts (rowid, title, content, tags) values (${note.id}, ${note.title}, ${note.content}, ${note.tags.join(' ')})`.execute(
-    db,
-  );
+  if (replace) await deleteEntry(db, note.id);
+  await insertEntry(db, note.id, note.title, note.content, note.tags.join(' '));
 }
 
 export async function unindexNote(db: Kysely<DB>, id: number): Promise<void> {
   if (dialectOf(db) === 'postgres') return;
-  await sql`delete from notes_fts where rowid = ${id}`.execute(db);
+  await deleteEntry(db, id);
 }
+
+const deleteEntry = compiledOnce((_db, id: number) => sql`delete from notes_fts where rowid = ${id}`);
+const insertEntry = compiledOnce(
+  (_db, id: number, title: string, content: string, tags: string) =>
+    sql`insert into notes_fts (rowid, title, content, tags) values (${id}, ${title}, ${content}, ${tags})`,
+);
 
 /** Removes every search entry of an owner's notes (before the account and its notes are deleted). */
 export async function unindexOwner(db: Kysely<DB>, ownerId: number): Promise<void> {

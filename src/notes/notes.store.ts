@@ -60,6 +60,10 @@ export function inTrash(id: number): AppError {
   return new AppError(404, 'in_trash', `Note ${id} is in the trash; restore it first`);
 }
 
+const deleteTags = compiledOnce((db, noteId: number) =>
+  db.deleteFrom('note_tags').where('note_id', '=', noteId),
+);
+
 async function writeTags(
   db: Kysely<DB>,
   noteId: number,
@@ -67,7 +71,7 @@ async function writeTags(
   tags: readonly string[],
   replace = true,
 ): Promise<void> {
-  if (replace) await db.deleteFrom('note_tags').where('note_id', '=', noteId).execute();
+  if (replace) await deleteTags(db, noteId);
   if (tags.length > 0) {
     await db
       .insertInto('note_tags')
@@ -76,26 +80,49 @@ async function writeTags(
   }
 }
 
+const insertNote = compiledOnce(
+  (
+    db,
+    ownerId: number,
+    title: string,
+    content: string,
+    tags: string,
+    pinned: number,
+    archived: number,
+    now: string,
+  ) =>
+    db
+      .insertInto('notes')
+      .values({
+        owner_id: ownerId,
+        title,
+        content,
+        tags,
+        pinned,
+        archived,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+      })
+      .returningAll(),
+);
+
 /** Creates a note for its owner, with its tags, search entry and change, in one transaction. */
 export function createNote(db: Kysely<DB>, ownerId: number, fields: NoteFields): Promise<Note> {
   const now = new Date().toISOString();
   const tags = normalizeTags(fields.tags);
   return inTransaction(db, async (trx) => {
-    const row = await trx
-      .insertInto('notes')
-      .values({
-        owner_id: ownerId,
-        title: fields.title,
-        content: fields.content,
-        tags: JSON.stringify(tags),
-        pinned: fields.pinned ? 1 : 0,
-        archived: fields.archived ? 1 : 0,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const [row] = await insertNote(
+      trx,
+      ownerId,
+      fields.title,
+      fields.content,
+      JSON.stringify(tags),
+      fields.pinned ? 1 : 0,
+      fields.archived ? 1 : 0,
+      now,
+    );
+    if (!row) throw new Error('insert returned no row');
     // A new note has no tags or search entry to replace.
     await writeTags(trx, row.id, ownerId, tags, false);
     await indexNote(trx, { id: row.id, title: row.title, content: row.content, tags }, false);
@@ -163,6 +190,26 @@ function sameFields(note: Note, fields: NoteFields): boolean {
   );
 }
 
+const rewriteNote = compiledOnce(
+  (
+    db,
+    id: number,
+    ownerId: number,
+    title: string,
+    content: string,
+    tags: string,
+    pinned: number,
+    archived: number,
+    now: string,
+  ) =>
+    db
+      .updateTable('notes')
+      .set({ title, content, tags, pinned, archived, version: sql<number>`version + 1`, updated_at: now })
+      .where('id', '=', id)
+      .where('owner_id', '=', ownerId)
+      .returningAll(),
+);
+
 /**
  * Applies changes to a live note (PUT passes every field, PATCH the merged ones). A change that
  * changes nothing leaves the version and times alone, so clients see no phantom edits.
@@ -185,21 +232,18 @@ export function updateNote(
       archived: changes.archived ?? current.archived,
     };
     if (sameFields(current, fields)) return current;
-    const row = await trx
-      .updateTable('notes')
-      .set({
-        title: fields.title,
-        content: fields.content,
-        tags: JSON.stringify(fields.tags),
-        pinned: fields.pinned ? 1 : 0,
-        archived: fields.archived ? 1 : 0,
-        version: sql<number>`version + 1`,
-        updated_at: new Date().toISOString(),
-      })
-      .where('id', '=', id)
-      .where('owner_id', '=', ownerId)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const [row] = await rewriteNote(
+      trx,
+      id,
+      ownerId,
+      fields.title,
+      fields.content,
+      JSON.stringify(fields.tags),
+      fields.pinned ? 1 : 0,
+      fields.archived ? 1 : 0,
+      new Date().toISOString(),
+    );
+    if (!row) throw notFound(id);
     await writeTags(trx, id, ownerId, fields.tags);
     await indexNote(trx, { id, title: fields.title, content: fields.content, tags: fields.tags });
     const note = toNote(row);

@@ -1,11 +1,29 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import { compiledOnce } from '../db/compiled.js';
 import type { DB, NoteRow } from '../db/tables.js';
 import { AppError } from '../errors.js';
 import type { Note } from '../notes/notes.schemas.js';
 import { enqueueDeliveries, type WebhookEvent } from '../webhooks/webhooks.store.js';
 
 export type ChangeOp = 'upsert' | 'delete';
+
+const bumpChangeSeq = compiledOnce((db, ownerId: number) =>
+  db
+    .updateTable('users')
+    .set({ change_seq: sql<number>`change_seq + 1` })
+    .where('id', '=', ownerId)
+    .returning('change_seq'),
+);
+const upsertChange = compiledOnce(
+  (db, ownerId: number, seq: number, noteId: number, op: ChangeOp, changedAt: string) =>
+    db
+      .insertInto('changes')
+      .values({ owner_id: ownerId, seq, note_id: noteId, op, changed_at: changedAt })
+      .onConflict((oc) =>
+        oc.columns(['owner_id', 'note_id']).doUpdateSet({ seq, op, changed_at: changedAt }),
+      ),
+);
 
 /**
  * Records that a note changed, inside the write's transaction: bumps the owner's change number
@@ -18,20 +36,10 @@ export async function recordChange(
   ownerId: number,
   change: { noteId: number; op: ChangeOp; event?: WebhookEvent; data?: Note | { id: number } },
 ): Promise<number> {
-  const { change_seq: seq } = await trx
-    .updateTable('users')
-    .set({ change_seq: sql<number>`change_seq + 1` })
-    .where('id', '=', ownerId)
-    .returning('change_seq')
-    .executeTakeFirstOrThrow();
-  const changedAt = new Date().toISOString();
-  await trx
-    .insertInto('changes')
-    .values({ owner_id: ownerId, seq, note_id: change.noteId, op: change.op, changed_at: changedAt })
-    .onConflict((oc) =>
-      oc.columns(['owner_id', 'note_id']).doUpdateSet({ seq, op: change.op, changed_at: changedAt }),
-    )
-    .execute();
+  const [bumped] = await bumpChangeSeq(trx, ownerId);
+  if (!bumped) throw new Error(`user ${ownerId} not found`);
+  const seq = bumped.change_seq;
+  await upsertChange(trx, ownerId, seq, change.noteId, change.op, new Date().toISOString());
   if (change.event) await enqueueDeliveries(trx, ownerId, change.event, change.data ?? { id: change.noteId });
   return seq;
 }

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely, Updateable } from 'kysely';
+import { compiledOnce } from '../db/compiled.js';
 import type { DB, WebhookDeliveriesTable } from '../db/tables.js';
 import type { Delivery, NewWebhook, Webhook } from './webhooks.schemas.js';
 
@@ -8,6 +9,10 @@ export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 /** Standard Webhooks secrets read `whsec_` + base64 of the key, so receivers' libraries take them as is. */
 export const SECRET_PREFIX = 'whsec_';
+
+const ownersWebhooks = compiledOnce((db, ownerId: number) =>
+  db.selectFrom('webhooks').select(['id', 'events']).where('owner_id', '=', ownerId),
+);
 
 /**
  * Queues one delivery per webhook of the owner that wants this event (the outbox); call inside
@@ -19,11 +24,7 @@ export async function enqueueDeliveries(
   event: WebhookEvent,
   data: unknown,
 ): Promise<void> {
-  const hooks = await db
-    .selectFrom('webhooks')
-    .select(['id', 'events'])
-    .where('owner_id', '=', ownerId)
-    .execute();
+  const hooks = await ownersWebhooks(db, ownerId);
   const wanted = hooks.filter((hook) => (JSON.parse(hook.events) as string[]).includes(event));
   if (wanted.length === 0) return;
   const now = new Date().toISOString();
@@ -145,6 +146,15 @@ export interface ClaimedDelivery {
   lease: string;
 }
 
+const firstDue = compiledOnce((db, now: string) =>
+  db
+    .selectFrom('webhook_deliveries')
+    .select('id')
+    .where('state', '=', 'pending')
+    .where('next_attempt_at', '<=', now)
+    .limit(1),
+);
+
 /**
  * Claims up to `limit` due deliveries by pushing their next attempt `leaseMs` ahead. The UPDATE
  * re-checks "pending and due" on every row it changes, so of two workers racing for a row (on
@@ -157,6 +167,9 @@ export async function claimDueDeliveries(
   leaseMs: number,
 ): Promise<ClaimedDelivery[]> {
   const now = new Date().toISOString();
+  // A read first: the worker wakes on every write, and mostly nothing is due; an UPDATE would
+  // take the write lock (and cost a commit) each time to find that out.
+  if ((await firstDue(db, now)).length === 0) return [];
   const lease = new Date(Date.now() + leaseMs).toISOString();
   const claimed = await db
     .updateTable('webhook_deliveries')
