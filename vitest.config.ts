@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // The suite runs on SQLite, and again on PostgreSQL when FOLIO_TEST_POSTGRES_URL names a server
-// (each test in its own schema). Tests of SQLite files, the CLI, configuration and the benchmark
-// harness (whose floor is SQLite) run once.
+// (each test in its own schema). Tests of SQLite files, the CLI, configuration, the built bundle
+// and the benchmark harness (whose floor is SQLite) run once.
 const postgres = process.env.FOLIO_TEST_POSTGRES_URL;
 if (!postgres) {
   console.log(
@@ -34,6 +34,7 @@ export default defineConfig({
                   'test/cli.test.ts',
                   'test/client.test.ts',
                   'test/bench.test.ts',
+                  'test/bundle.test.ts',
                 ],
                 env: { FOLIO_TEST_DIALECT: 'postgres' },
               },

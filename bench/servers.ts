@@ -118,7 +118,7 @@ export async function seedFolio(file: string, count: number, label = 'Folio'): P
   }
 }
 
-/** Starts `folio serve` (the built dist/cli.js, as in production) on an existing database. */
+/** Starts `folio serve` (the built bundle, dist/server/folio.js, as in production) on an existing database. */
 export async function startFolio(
   file: string,
   options: { workers?: number; logFile: string; fromSource?: boolean },
@@ -126,7 +126,7 @@ export async function startFolio(
   const port = await freePort();
   const log = openSync(options.logFile, 'a');
   // From source (tsx) only where the build is not wanted: the harness's own test.
-  const cli = options.fromSource ? ['--import', 'tsx', 'src/cli.ts'] : ['dist/cli.js'];
+  const cli = options.fromSource ? ['--import', 'tsx', 'src/cli.ts'] : ['dist/server/folio.js'];
   const args = [...cli, 'serve', ...(options.workers ? ['--workers', String(options.workers)] : [])];
   const started = performance.now();
   const child = spawn(process.execPath, args, {
