@@ -35,6 +35,7 @@ export default defineConfig({
                   'test/client.test.ts',
                   'test/bench.test.ts',
                   'test/bundle.test.ts',
+                  'src/db/group-commit.test.ts',
                 ],
                 env: { FOLIO_TEST_DIALECT: 'postgres' },
               },

@@ -90,6 +90,9 @@ async function byKey(credentials: Credentials, secret: string, username?: string
 }
 
 async function byJwt(credentials: Credentials, token: string): Promise<Auth> {
+  // Only Folio's own access tokens are kept, so a kept one needs no decoding.
+  const cached = credentials.cache?.get(`jwt:${token}`);
+  if (cached) return cached.auth;
   let issuer: unknown;
   try {
     issuer = decodeJwt(token).iss;
@@ -113,8 +116,6 @@ async function byJwt(credentials: Credentials, token: string): Promise<Auth> {
       scopes: ALL_SCOPES,
     };
   }
-  const cached = credentials.cache?.get(`jwt:${token}`);
-  if (cached) return cached.auth;
   const mark = credentials.cache?.mark();
   const claims = await signer.verify(token);
   if (!(await accessTokenAlive(db, claims.sessionId, claims.jti))) {

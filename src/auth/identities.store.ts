@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import { inTransaction } from '../db/transaction.js';
 import type { DB } from '../db/tables.js';
 import { hashSecret } from './secrets.js';
 
@@ -49,7 +50,7 @@ export async function userForIdentity(
   // fails on the unique index and it tries again, seeing the winner's name taken.
   for (let round = 0; ; round++) {
     try {
-      return await db.transaction().execute(async (trx) => {
+      return await inTransaction(db, async (trx) => {
         const emailTaken =
           typeof claims.email !== 'string' ||
           (await trx

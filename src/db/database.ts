@@ -2,16 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import {
-  Kysely,
-  PostgresAdapter,
-  PostgresDialect,
-  SqliteDialect,
-  type SqliteDatabase,
-  type SqliteStatement,
-} from 'kysely';
+import { Kysely, PostgresAdapter, PostgresDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type pg from 'pg';
 import { ConfigError } from '../config.js';
+import { GroupCommitDialect } from './group-commit.js';
+import { useGroupCommit } from './transaction.js';
 import type { DB } from './tables.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -83,7 +78,9 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
+  const dialect = new GroupCommitDialect(sqlite, reusingStatements(sqlite));
+  const db = new Kysely<DB>({ dialect });
+  useGroupCommit(db, () => dialect.committed());
   const version = sqlite.prepare('pragma data_version').pluck();
   // Read once per turn of the event loop: the requests that arrived together share one read (a
   // pragma costs as much as a small query), and a commit elsewhere is seen from the next turn.

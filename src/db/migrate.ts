@@ -1,5 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the migrator works on any schema version */
 import { Migrator, sql, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import { settled } from './transaction.js';
 import { dialectOf } from './database.js';
 import * as m0001 from './migrations/0001-init.js';
 import * as m0002 from './migrations/0002-auth.js';
@@ -47,5 +48,6 @@ export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise
   }
   const result = await migrator(db, schema).migrateToLatest();
   if (result.error) throw result.error instanceof Error ? result.error : new Error(String(result.error));
+  await settled(db); // committed before anyone else (another process) looks
   return result;
 }

@@ -1,6 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { buildTestApp, createNote, expectProblem, type SignedUp } from '../../test/helpers.js';
+import { buildTestApp, createNote, expectProblem, signUp, type SignedUp } from '../../test/helpers.js';
+import { openDatabase } from '../db/database.js';
+import { createNote as storeCreateNote } from './notes.store.js';
 import {
   clockPast,
   createInTimeOrder,
@@ -344,5 +346,49 @@ describe('GET /api/notes', () => {
         expect(missing).toEqual([]);
       },
     );
+  });
+});
+
+describe('page totals', () => {
+  const total = async (app: FastifyInstance, user: SignedUp, query = '') =>
+    (await list(app, user, query)).body.meta.total;
+
+  it('stay right after every kind of write, including one made by another instance', async () => {
+    const { app, url } = await buildTestApp();
+    const user = await signUp(app);
+    const first = await createNote(app, user, { title: 'one', tags: ['work'] });
+    await createNote(app, user, { title: 'two' });
+    expect(await total(app, user)).toBe(2);
+    expect(await total(app, user, 'tag=work')).toBe(1);
+    // Asked again, with nothing changed: the same totals.
+    expect(await total(app, user)).toBe(2);
+    await createNote(app, user, { title: 'three', tags: ['work'] });
+    expect(await total(app, user)).toBe(3);
+    expect(await total(app, user, 'tag=work')).toBe(2);
+    await app.inject({
+      method: 'PATCH',
+      url: `/api/notes/${first.id}`,
+      headers: user.headers,
+      payload: { archived: true },
+    });
+    expect(await total(app, user)).toBe(2);
+    expect(await total(app, user, 'archived=true')).toBe(1);
+    await app.inject({ method: 'DELETE', url: `/api/notes/${first.id}`, headers: user.headers });
+    expect(await total(app, user, 'archived=true')).toBe(0);
+    expect(await total(app, user, 'deleted=true')).toBe(1);
+    // Another instance (its own connection or pool) writes to the same database.
+    const other = openDatabase(url);
+    try {
+      await storeCreateNote(other.db, user.id, {
+        title: 'four',
+        content: '',
+        tags: [],
+        pinned: false,
+        archived: false,
+      });
+    } finally {
+      await other.close();
+    }
+    expect(await total(app, user)).toBe(3);
   });
 });
