@@ -4,8 +4,9 @@ type Factory = ReturnType<typeof SerializerSelector>;
 
 /**
  * Fastify compiles a serializer for every route and status it declares, and every route declares
- * the same problem answers (400, 401, 403, 404, …): compiling each distinct schema once, not once
- * per route, takes a good share off the time to the first answered request.
+ * the same problem answers (400, 401, 403, 404, …). Each distinct schema is compiled once, not
+ * once per route, and only when first used: both take a good share off the time to the first
+ * answered request.
  */
 export const sharedSerializers: Factory = (externalSchemas, options) => {
   const build = SerializerSelector()(externalSchemas, options);
@@ -14,7 +15,8 @@ export const sharedSerializers: Factory = (externalSchemas, options) => {
     const key = JSON.stringify(route.schema);
     let serializer = compiled.get(key);
     if (!serializer) {
-      serializer = build(route);
+      let built: ReturnType<typeof build> | undefined;
+      serializer = (data) => (built ??= build(route))(data);
       compiled.set(key, serializer);
     }
     return serializer;
