@@ -36,7 +36,7 @@ const statements = {
   ),
   count: sqlite.prepare(`select count(*) as total from notes where ${LIVE}`),
   after: sqlite.prepare(
-    `select ${COLUMNS} from notes where ${LIVE} and (updated_at < ? or (updated_at = ? and id < ?))
+    `select ${COLUMNS} from notes where ${LIVE} and (updated_at, id) < (?, ?)
      order by updated_at desc, id desc limit ?`,
   ),
   search: sqlite.prepare(
@@ -172,7 +172,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
         string,
         number,
       ];
-      const rows = statements.after.all(OWNER, value, value, lastId, limit + 1) as Row[];
+      const rows = statements.after.all(OWNER, value, lastId, limit + 1) as Row[];
       const last = rows[limit - 1];
       return send(res, 200, {
         data: rows.slice(0, limit).map(toNote),

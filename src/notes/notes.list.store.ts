@@ -1,4 +1,4 @@
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import { compiledOnce } from '../db/compiled.js';
 import { searchSql, textSnippet, type SearchSql } from '../db/search.js';
 import type { DB, NoteRow } from '../db/tables.js';
@@ -119,12 +119,12 @@ export async function listNotes(db: Kysely<DB>, ownerId: number, options: ListOp
     .selectAll('n')
     .select(key.as('sort_value'))
     .$if(search?.snippet !== undefined, (qb) => qb.select(search!.snippet!.as('snippet')))
+    // A row-value comparison, not `key < v or (key = v and id < i)`: with it the database seeks
+    // straight to the cursor in the sort's index instead of reading every entry before it, so a
+    // page deep down costs what the first one does.
     .$if(after !== undefined, (qb) =>
-      qb.where((eb) =>
-        eb.or([
-          eb(key, sort.descending ? '<' : '>', after!.value),
-          eb.and([eb(key, '=', after!.value), eb('n.id', sort.descending ? '<' : '>', after!.id)]),
-        ]),
+      qb.where(
+        sql<SqlBool>`(${key}, n.id) ${sql.raw(sort.descending ? '<' : '>')} (${after!.value}, ${after!.id})`,
       ),
     )
     .orderBy(key, direction)
