@@ -1,16 +1,9 @@
 import cookie from '@fastify/cookie';
-import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Redis } from 'ioredis';
-import { pino } from 'pino';
-import Fastify, {
-  LogController,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-} from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { authCache } from './auth/auth.cache.js';
 import { authPlugin, SECURITY_SCHEMES } from './auth/auth.plugin.js';
 import { oidcVerifier } from './auth/oidc.js';
@@ -35,8 +28,10 @@ import { tokenSigner } from './auth/auth.tokens.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { AppError, errorHandler, Problem } from './errors.js';
+import { installCors } from './http/cors.js';
 import { installContentTypes } from './http/content-types.js';
 import { installNotFound } from './http/not-found.js';
+import { OneLinePerRequest, turnBufferedStdout } from './http/request-log.js';
 import { installSecurityHeaders } from './http/security-headers.js';
 import { sharedSerializers } from './http/serializers.js';
 import { documentCommonErrors } from './http/schemas.js';
@@ -54,23 +49,6 @@ import { Webhook } from './webhooks/webhooks.schemas.js';
 const COMMON_ACCEPTS = new Set(['*/*', 'application/json', 'application/json, text/plain, */*']);
 const ACCEPTS_JSON =
   /(^|,)\s*(\*\/\*|application\/\*|application\/json|application\/problem\+json)\s*(;|,|$)/i;
-
-/** One log line per request, when it completes, with who made it and how long it took; never a secret. */
-class OneLinePerRequest extends LogController {
-  override incomingRequest(): void {}
-
-  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
-    const line = {
-      method: request.method,
-      url: request.url,
-      status: reply.statusCode,
-      ms: Math.round(reply.elapsedTime * 100) / 100,
-      user: request.auth?.userId,
-    };
-    if (error) reply.log.error({ ...line, err: error }, 'request failed');
-    else reply.log.info(line, 'request');
-  }
-}
 
 export interface AppOptions {
   config: Config & { secret: string };
@@ -95,9 +73,8 @@ export async function buildApp({
     logger: {
       level: config.logLevel,
       redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
-      // Standard output through a buffer written in the background: a log line costs microseconds,
-      // not a write system call per request (pino flushes what is buffered when the process exits).
-      stream: logStream ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }),
+      // Standard output, one write per turn of the event loop: a log line costs a microsecond.
+      stream: logStream ?? turnBufferedStdout(),
     },
     logController: new OneLinePerRequest(),
     bodyLimit: config.bodyLimit,
@@ -150,9 +127,9 @@ export async function buildApp({
   let signUps: ((request: FastifyRequest) => Promise<void>) | undefined;
   await app.register(
     async (api) => {
-      await api.register(cors, {
-        origin: config.corsOrigins === '*' ? '*' : [...config.corsOrigins],
-        credentials: false,
+      await installRateLimits(api, config.rateLimit, redis);
+      const cors = installCors(api, {
+        origins: config.corsOrigins,
         exposedHeaders: [
           'Location',
           'Link',
@@ -165,16 +142,11 @@ export async function buildApp({
         ],
         maxAge: 600,
       });
-      await installRateLimits(api, config.rateLimit, redis);
-      const { db } = database;
-      const signer = tokenSigner(config.secret);
-      guard = signInGuard(api);
-      signUps = addressLimiter(api, SIGN_UP_LIMIT);
-      const oidc = config.oidc && oidcVerifier(config.oidc.issuer, config.oidc.audience);
-      const cache = authCache(database.dataVersion);
-      await api.register(authPlugin, { db, signer, oidc, guard, cache });
-      // /api speaks JSON; a client whose Accept rules JSON out is told so rather than sent it.
-      api.addHook('onRequest', (request, _reply, done) => {
+      // CORS headers; then /api speaks JSON: a client whose Accept rules JSON out is told so rather
+      // than sent it. (One hook for both, before authentication, so
+      // a 401 is readable by a browser too.)
+      api.addHook('onRequest', (request, reply, done) => {
+        cors(request, reply);
         const accept = request.headers.accept;
         if (
           !accept ||
@@ -192,6 +164,13 @@ export async function buildApp({
           ),
         );
       });
+      const { db } = database;
+      const signer = tokenSigner(config.secret);
+      guard = signInGuard(api);
+      signUps = addressLimiter(api, SIGN_UP_LIMIT);
+      const oidc = config.oidc && oidcVerifier(config.oidc.issuer, config.oidc.audience);
+      const cache = authCache(database.dataVersion);
+      await api.register(authPlugin, { db, signer, oidc, guard, cache });
       await api.register(statusRoutes, { prefix: '/status', database });
       await api.register(authRoutes, { prefix: '/auth', db, signer, guard, signup: config.signup });
       await api.register(meRoutes, { prefix: '/me', db, guard });

@@ -18,24 +18,26 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('the bundled server', () => {
-  it('serves the API, pages and docs, and stops cleanly on SIGTERM', async () => {
+  it('serves the API, pages and docs, logs a line per request, and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
     const env = Object.fromEntries(
       Object.entries(process.env).filter(([name]) => !name.startsWith('FOLIO_')),
     );
     const child = spawn(process.execPath, [BUNDLE, 'serve'], {
       cwd: tempDir(),
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...env,
         FOLIO_PORT: String(port),
         FOLIO_DATABASE_URL: `sqlite:${path.join(tempDir(), 'folio.db')}`,
         FOLIO_SECRET: 'bundle-test-secret-bundle-test-secret-0123456789',
-        FOLIO_LOG_LEVEL: 'warn',
+        FOLIO_LOG_LEVEL: 'info',
       },
     });
     let stderr = '';
+    let stdout = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const base = `http://127.0.0.1:${port}`;
     try {
@@ -87,5 +89,17 @@ describe('the bundled server', () => {
       child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
+
+    // Standard output is written once per turn of the event loop, and what waits at exit too.
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg: string; method?: string; url?: string; status?: number });
+    const requests = lines.filter((line) => line.msg === 'request');
+    expect(requests.map((line) => `${line.method} ${line.url} ${line.status}`)).toEqual(
+      expect.arrayContaining(['POST /api/auth/register 201', 'POST /api/notes 201', 'GET /login 200']),
+    );
+    expect(lines.at(-1)?.msg).toBe('shutting down');
+    expect(stdout).not.toContain('correct horse battery');
   }, 60_000);
 });
