@@ -214,6 +214,67 @@ describe('CORS', () => {
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 
+  it('allows every method the API has in a preflight, with the requested headers and max age', async () => {
+    const { app } = await buildTestApp();
+    const preflight = await app.inject({
+      method: 'OPTIONS',
+      url: '/api/notes/1',
+      headers: {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'PATCH',
+        'access-control-request-headers': 'authorization, content-type, if-match',
+      },
+    });
+    expect(preflight.statusCode).toBe(204);
+    expect(String(preflight.headers['access-control-allow-methods']).split(', ')).toEqual(
+      expect.arrayContaining(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
+    );
+    expect(preflight.headers['access-control-allow-headers']).toBe('authorization, content-type, if-match');
+    expect(preflight.headers['access-control-max-age']).toBe('600');
+  });
+
+  it('answers a plain OPTIONS with Allow, and 404 for a path the API does not have', async () => {
+    const { app } = await buildTestApp();
+    const options = await app.inject({ method: 'OPTIONS', url: '/api/notes/7' });
+    expect(options.statusCode).toBe(204);
+    expect(String(options.headers.allow).split(', ')).toEqual(
+      expect.arrayContaining(['GET', 'PATCH', 'PUT', 'DELETE', 'OPTIONS']),
+    );
+    expect(String(options.headers.allow)).not.toContain('POST');
+    expectProblem(await app.inject({ method: 'OPTIONS', url: '/api/nothing-here' }), 404, 'not_found');
+  });
+
+  it('lets a browser read a 401 (CORS headers come before authentication)', async () => {
+    const { app } = await buildTestApp();
+    const response = await app.inject({
+      method: 'GET',
+      url: '/api/notes',
+      headers: { origin: 'https://x.example' },
+    });
+    expectProblem(response, 401, 'unauthorized');
+    expect(response.headers['access-control-allow-origin']).toBe('*');
+  });
+
+  it('varies on Origin and answers a listed origin only, preflights included', async () => {
+    const { app } = await buildTestApp({ corsOrigins: ['https://app.example.com'] });
+    const plain = await app.inject({ method: 'GET', url: '/api/status' });
+    expect(plain.headers.vary).toBe('Origin');
+    expect(plain.headers['access-control-allow-origin']).toBeUndefined();
+    const preflight = (origin: string) =>
+      app.inject({
+        method: 'OPTIONS',
+        url: '/api/notes',
+        headers: { origin, 'access-control-request-method': 'POST' },
+      });
+    const listed = await preflight('https://app.example.com');
+    expect(listed.statusCode).toBe(204);
+    expect(listed.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    expect(listed.headers['access-control-allow-methods']).toContain('POST');
+    const other = await preflight('https://evil.example');
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    expect(other.headers['access-control-allow-methods']).toBeUndefined();
+  });
+
   it('lets browsers read Location, Link and ETag', async () => {
     const { app } = await buildTestApp();
     const response = await app.inject({

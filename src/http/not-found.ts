@@ -13,6 +13,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Every concrete route the server answers, as registered. */
     knownRoutes: readonly KnownRoute[];
+    /** The methods a path answers (none for an unknown path). */
+    allowedMethods(path: string): string[];
   }
 }
 
@@ -28,6 +30,8 @@ export function installNotFound(app: FastifyInstance): void {
   const noop = () => undefined;
   const known: KnownRoute[] = [];
   app.decorate('knownRoutes', known);
+  const allowedMethods = (path: string) => METHODS.filter((method) => shadow.find(method, path) !== null);
+  app.decorate('allowedMethods', allowedMethods);
   app.addHook('onRoute', (route) => {
     // Wildcards (CORS preflight, static files) would make every path look known.
     if (route.url.includes('*')) return;
@@ -43,7 +47,7 @@ export function installNotFound(app: FastifyInstance): void {
   });
   app.setNotFoundHandler(async (request) => {
     const path = request.url.split('?')[0] ?? '/';
-    const allowed = METHODS.filter((method) => shadow.find(method, path) !== null);
+    const allowed = allowedMethods(path);
     if (allowed.length > 0) {
       const allow = allowed.join(', ');
       throw new AppError(
