@@ -1,5 +1,6 @@
 import type { CompiledQuery, Kysely } from 'kysely';
 import { dialectOf, type Dialect } from './database.js';
+import { readNow } from './transaction.js';
 import type { DB } from './tables.js';
 
 /** Stands for the n-th argument while a query is built once. */
@@ -15,7 +16,8 @@ interface Buildable<R> {
 /**
  * A query built and compiled once per dialect, then run with each call's arguments. Building and
  * compiling a Kysely query takes longer than SQLite takes to run a short one, so the hot paths
- * (read a note, write one) build theirs once. `build` may use its arguments only as single values
+ * (read a note, write one) build theirs once. On SQLite, a read outside a transaction runs at
+ * once when it can (`readNow`). `build` may use its arguments only as single values
  * (in where, values, set, limit); never to choose the query's shape, and never as a list.
  */
 export function compiledOnce<A extends unknown[], R>(
@@ -30,6 +32,8 @@ export function compiledOnce<A extends unknown[], R>(
       compiled.set(dialect, query);
     }
     const parameters = query.parameters.map((value) => (value instanceof Slot ? args[value.index] : value));
+    const rows = readNow(db, query.sql, parameters);
+    if (rows) return rows as R[];
     const result = await db.executeQuery<R>({ ...query, parameters });
     return result.rows;
   };

@@ -80,7 +80,7 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
   sqlite.pragma('busy_timeout = 5000');
   const dialect = new GroupCommitDialect(sqlite, reusingStatements(sqlite));
   const db = new Kysely<DB>({ dialect });
-  useGroupCommit(db, () => dialect.committed());
+  useGroupCommit(db, dialect);
   const version = sqlite.prepare('pragma data_version').pluck();
   // Read once per turn of the event loop: the requests that arrived together share one read (a
   // pragma costs as much as a small query), and a commit elsewhere is seen from the next turn.

@@ -4,7 +4,7 @@ import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers.js';
-import { createNote } from '../notes/notes.store.js';
+import { createNote, findNote } from '../notes/notes.store.js';
 import { createUser } from '../users/users.store.js';
 import { openDatabase, type Database } from './database.js';
 import { migrateToLatest } from './migrate.js';
@@ -113,6 +113,36 @@ describe('group commit (SQLite)', () => {
     const { rows } = await sql<{ n: number }>`select count(*) as n from users`.execute(db);
     expect(rows[0]?.n).toBe(2);
     expect(others()).toBe(2); // the read committed it first
+    await database.close();
+  });
+
+  it('runs a note read at once only when no transaction holds the connection, and commits the group first', async () => {
+    const { database, file, ownerId } = await sqliteDatabase();
+    const { db } = database;
+    const note = await createNote(db, ownerId, fields('before'));
+    // A transaction holds the connection across an await, with a change not yet committed.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const writing = inTransaction(db, async (trx) => {
+      await trx.updateTable('notes').set({ title: 'during' }).where('id', '=', note.id).execute();
+      await held;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    // The read waits for the connection instead of seeing the uncommitted title.
+    const reading = findNote(db, ownerId, note.id);
+    const early = await Promise.race([reading, new Promise((resolve) => setTimeout(resolve, 50, 'waiting'))]);
+    expect(early).toBe('waiting');
+    release();
+    await writing;
+    expect((await reading)?.title).toBe('during');
+    // With the connection free, a read in the turn after a write commits that write's group first.
+    const pending = db
+      .transaction()
+      .execute((trx) => trx.updateTable('notes').set({ title: 'after' }).where('id', '=', note.id).execute());
+    await pending;
+    expect(committedTitles(file)).toEqual(['during']);
+    expect((await findNote(db, ownerId, note.id))?.title).toBe('after');
+    expect(committedTitles(file)).toEqual(['after']);
     await database.close();
   });
 });

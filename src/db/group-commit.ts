@@ -43,6 +43,10 @@ class Mutex {
   #locked = false;
   readonly #waiting: (() => void)[] = [];
 
+  get locked(): boolean {
+    return this.#locked;
+  }
+
   lock(): Promise<void> {
     if (!this.#locked) {
       this.#locked = true;
@@ -134,6 +138,20 @@ class GroupCommitDriver implements Driver {
     this.#mutex.unlock();
   }
 
+  /**
+   * A read run at once, when no caller holds the connection: Kysely's queue for it (promises,
+   * deferreds and closures) costs more than the read of one row. Like any query outside a
+   * transaction, it commits the open group first. Undefined when the connection is held, or when
+   * the statement writes.
+   */
+  readNow(sql: string, parameters: readonly unknown[]): unknown[] | undefined {
+    if (this.#mutex.locked) return undefined;
+    const statement = this.#database.prepare(sql);
+    if (!statement.reader) return undefined;
+    this.#flush();
+    return statement.all(parameters) as unknown[];
+  }
+
   /** When the group the current transaction is in has committed (rejects if the commit failed). */
   committed(): Promise<void> {
     return this.#group?.committed ?? Promise.resolve();
@@ -194,5 +212,9 @@ export class GroupCommitDialect extends SqliteDialect {
 
   committed(): Promise<void> {
     return this.#driver.committed();
+  }
+
+  readNow(sql: string, parameters: readonly unknown[]): unknown[] | undefined {
+    return this.#driver.readNow(sql, parameters);
   }
 }
