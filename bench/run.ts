@@ -9,7 +9,8 @@ import { hasWrk, runLoad, type LoadOptions, type LoadResult, type Scenario } fro
 import { scaleRun } from './scale.js';
 import { accessToken, ROOT, rssMb, seedFolio, startFloor, startFolio, type Running } from './servers.js';
 
-// npm run bench [-- --notes N --seconds S --warmup S --connections C --rounds R --tool wrk|autocannon]
+// npm run bench [-- --notes N --seconds S --warmup S --connections C --rounds R --tool wrk|autocannon
+//                   --only get-key,create --skip-workers]
 //
 // Builds Folio, seeds a fresh database through Folio's stores, starts the production server and
 // the floor (bench/floor.ts), and drives both with each scenario in turn, alternating which goes
@@ -30,6 +31,8 @@ const { values: args } = parseArgs({
     // Runs src/cli.ts through tsx instead of the build (the test of this harness; not for figures).
     'from-source': { type: 'boolean', default: false },
     'skip-workers': { type: 'boolean', default: false },
+    // Only these scenarios (comma-separated names, e.g. get-key,create): for quick comparisons.
+    only: { type: 'string' },
   },
 });
 
@@ -245,7 +248,9 @@ async function main(): Promise<void> {
         `after ${warm.seconds} s of warm-up, ${ROUNDS} round(s), load by ${tool}\n`,
     );
     const rows: Row[] = [];
+    const only = args.only?.split(',');
     for (const [name, pair] of Object.entries(scenarios)) {
+      if (only && !only.includes(name)) continue;
       const results = { floor: [] as LoadResult[], folio: [] as LoadResult[] };
       for (let round = 0; round < ROUNDS; round++) {
         const order = round % 2 === 0 ? (['floor', 'folio'] as const) : (['folio', 'floor'] as const);
@@ -266,8 +271,10 @@ async function main(): Promise<void> {
       };
       row.ratio = row.folio.rps / row.floor.rps;
       rows.push(row);
+      const rounds = (side: 'floor' | 'folio') => results[side].map((r) => Math.round(r.rps)).join(' / ');
       process.stderr.write(
-        `  ${name}: floor ${Math.round(row.floor.rps)} req/s, Folio ${Math.round(row.folio.rps)} req/s\n`,
+        `  ${name}: floor ${Math.round(row.floor.rps)} req/s (${rounds('floor')}), ` +
+          `Folio ${Math.round(row.folio.rps)} req/s (${rounds('folio')})\n`,
       );
     }
     const rssAfter = rssMb(folio.pid);
@@ -279,11 +286,11 @@ async function main(): Promise<void> {
     const cold = await startFolio(folioFile, { logFile, fromSource });
     await cold.stop();
     let workers: { result: LoadResult; ratio: number } | undefined;
-    if (!args['skip-workers']) {
+    const single = rows.find((row) => row.scenario === 'get-key')?.folio.rps;
+    if (!args['skip-workers'] && single !== undefined) {
       folio = await startFolio(folioFile, { logFile, workers: 2, fromSource });
       await runLoad(folio.url, scenarios['get-key']!.folio(), warm);
       const result = await runLoad(folio.url, scenarios['get-key']!.folio(), measure);
-      const single = rows.find((row) => row.scenario === 'get-key')!.folio.rps;
       workers = { result, ratio: result.rps / single };
       await folio.stop();
       folio = undefined;
