@@ -3,7 +3,10 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
 import { authCache } from './auth/auth.cache.js';
 import { authPlugin, SECURITY_SCHEMES } from './auth/auth.plugin.js';
 import { oidcVerifier } from './auth/oidc.js';
@@ -28,7 +31,10 @@ import { tokenSigner } from './auth/auth.tokens.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { AppError, errorHandler, Problem } from './errors.js';
+import { exportRoutes } from './export/export.routes.js';
 import { installCors } from './http/cors.js';
+import { installMetrics } from './http/metrics.js';
+import { installOverload } from './http/overload.js';
 import { installContentTypes } from './http/content-types.js';
 import { installNotFound } from './http/not-found.js';
 import { OneLinePerRequest, turnBufferedStdout } from './http/request-log.js';
@@ -49,6 +55,22 @@ import { Webhook } from './webhooks/webhooks.schemas.js';
 const COMMON_ACCEPTS = new Set(['*/*', 'application/json', 'application/json, text/plain, */*']);
 const ACCEPTS_JSON =
   /(^|,)\s*(\*\/\*|application\/\*|application\/json|application\/problem\+json)\s*(;|,|$)/i;
+
+/** A request id a client or proxy sent that is safe to log and echo: short, visible ASCII. */
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** The client's `X-Request-Id` when usable, else a fresh UUID: one id follows a request end to end. */
+function requestId(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Prometheus metrics of this process, when FOLIO_METRICS or FOLIO_METRICS_PORT is set. */
+    metrics: Registry | undefined;
+  }
+}
 
 export interface AppOptions {
   config: Config & { secret: string };
@@ -76,12 +98,29 @@ export async function buildApp({
       // Standard output, one write per turn of the event loop: a log line costs a microsecond.
       stream: logStream ?? turnBufferedStdout(),
     },
-    logController: new OneLinePerRequest(),
+    logController: new OneLinePerRequest({ requestIdLogLabel: 'request_id' }),
+    genReqId: requestId,
     bodyLimit: config.bodyLimit,
+    // While shutting down, a request that arrives on a connection already open is served (and
+    // the connection then closed), not refused: a request accepted is a request answered.
+    return503OnClosing: false,
     trustProxy: config.trustProxy,
     routerOptions: { ignoreTrailingSlash: true },
     schemaController: { compilersFactory: { buildSerializer: sharedSerializers } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Echoed on every answer, so a client can quote it and an operator find the log line.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
+  });
+  await installOverload(app, config.maxEventLoopDelayMs);
+  const streams = new Set<ServerResponse>();
+  const metrics =
+    config.metrics || config.metricsPort !== undefined
+      ? installMetrics(app, { database, sseClients: () => streams.size })
+      : undefined;
+  app.decorate('metrics', metrics);
 
   installValidation(app);
   installContentTypes(app);
@@ -139,6 +178,7 @@ export async function buildApp({
           'RateLimit-Limit',
           'RateLimit-Remaining',
           'RateLimit-Reset',
+          'X-Request-Id',
         ],
         maxAge: 600,
       });
@@ -183,6 +223,7 @@ export async function buildApp({
         db,
         bus,
         heartbeatMs: config.sseHeartbeatSeconds * 1000,
+        streams,
       });
       await api.register(webhooksPlugin, {
         prefix: '/webhooks',
@@ -191,12 +232,19 @@ export async function buildApp({
         allowPrivate: config.webhooksAllowPrivate,
       });
       await api.register(tagsRoutes, { prefix: '/tags', db });
+      await api.register(exportRoutes, { prefix: '/export', db });
       api.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
         app.swagger(),
       );
     },
     { prefix: '/api' },
   );
+
+  if (metrics && config.metrics) {
+    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+      reply.type(metrics.contentType).send(await metrics.metrics()),
+    );
+  }
 
   await app.register(webPlugin, {
     db: database.db,

@@ -3,7 +3,8 @@ import { EventEmitter } from 'node:events';
 import { ensureSecret, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
-import { serve } from './main.js';
+import { serve, serveMetrics } from './main.js';
+import { AggregatorRegistry } from 'prom-client';
 import type { ChangeBus } from './sync/change-bus.js';
 
 // `folio serve --workers N`: N processes share the port (node:cluster), for more than one core.
@@ -44,7 +45,9 @@ function clusterChangeBus(): ChangeBus {
 /** Runs the primary (migrate once, fork, restart crashed workers, relay notices) or a worker. */
 export async function serveCluster(config: Config, workers: number): Promise<void> {
   if (cluster.isWorker) {
-    await serve(config, { migrate: false, bus: clusterChangeBus() });
+    const app = await serve(config, { migrate: false, bus: clusterChangeBus(), metricsPort: false });
+    // The primary asks each worker for its figures and answers the scrape with their sum.
+    if (app.metrics) AggregatorRegistry.setRegistries([app.metrics]);
     return;
   }
   ensureSecret(config); // once, before the workers race to create it
@@ -64,6 +67,10 @@ export async function serveCluster(config: Config, workers: number): Promise<voi
     return worker;
   };
   for (let i = 0; i < workers; i++) fork();
+  if (config.metricsPort !== undefined) {
+    const aggregator = new AggregatorRegistry();
+    await serveMetrics(config.host, config.metricsPort, () => aggregator.clusterMetrics());
+  }
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);

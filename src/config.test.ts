@@ -25,6 +25,11 @@ describe('loadConfig', () => {
       syncRetentionDays: 90,
       sseHeartbeatSeconds: 20,
       webhooksAllowPrivate: false,
+      metrics: false,
+      metricsPort: undefined,
+      shutdownTimeoutSeconds: 10,
+      maxEventLoopDelayMs: 1000,
+      sqliteSynchronous: 'normal',
     });
   });
 
@@ -43,8 +48,18 @@ describe('loadConfig', () => {
       FOLIO_RATE_LIMIT: '0',
       FOLIO_OIDC_ISSUER: 'https://example.auth0.com/',
       FOLIO_OIDC_AUDIENCE: 'https://folio.example.com',
+      FOLIO_METRICS: 'true',
+      FOLIO_METRICS_PORT: '9464',
+      FOLIO_SHUTDOWN_TIMEOUT: '30',
+      FOLIO_MAX_EVENT_LOOP_DELAY_MS: '0',
+      FOLIO_SQLITE_SYNCHRONOUS: 'full',
     });
     expect(config).toMatchObject({
+      metrics: true,
+      metricsPort: 9464,
+      shutdownTimeoutSeconds: 30,
+      maxEventLoopDelayMs: 0,
+      sqliteSynchronous: 'full',
       port: 9000,
       host: '0.0.0.0',
       env: 'production',
@@ -74,6 +89,11 @@ describe('loadConfig', () => {
     ['FOLIO_DB_POOL_SIZE', '0'],
     ['FOLIO_OIDC_ISSUER', 'not a url'],
     ['FOLIO_OIDC_AUDIENCE', 'folio'],
+    ['FOLIO_METRICS', 'yes'],
+    ['FOLIO_METRICS_PORT', '0'],
+    ['FOLIO_SHUTDOWN_TIMEOUT', '0'],
+    ['FOLIO_MAX_EVENT_LOOP_DELAY_MS', '-5'],
+    ['FOLIO_SQLITE_SYNCHRONOUS', 'off'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);

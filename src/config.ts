@@ -36,6 +36,16 @@ export interface Config {
   readonly webhooksAllowPrivate: boolean;
   /** An external identity provider whose bearer JWTs are accepted (both set, or neither). */
   readonly oidc: { readonly issuer: string; readonly audience: string } | undefined;
+  /** Whether the main port serves Prometheus metrics at `/metrics`. */
+  readonly metrics: boolean;
+  /** A separate port that serves only `/metrics` (on {@link host}); unset: none. */
+  readonly metricsPort: number | undefined;
+  /** How long a graceful shutdown may take before the remaining connections are cut. */
+  readonly shutdownTimeoutSeconds: number;
+  /** Mean event-loop delay beyond which requests are turned away with 503; 0 never. */
+  readonly maxEventLoopDelayMs: number;
+  /** SQLite's `synchronous`: `normal` survives a killed process, `full` also a power cut. */
+  readonly sqliteSynchronous: 'normal' | 'full';
 }
 
 /** A configuration value that cannot be used; its message names the variable. */
@@ -152,6 +162,11 @@ export function loadConfig(env: Env = process.env): Config {
     sseHeartbeatSeconds: integer(env, 'FOLIO_SSE_HEARTBEAT_SECONDS', 20, 1, 300),
     webhooksAllowPrivate:
       pick(env, 'FOLIO_WEBHOOKS_ALLOW_PRIVATE', ['true', 'false'] as const, 'false') === 'true',
+    metrics: pick(env, 'FOLIO_METRICS', ['true', 'false'] as const, 'false') === 'true',
+    metricsPort: env.FOLIO_METRICS_PORT ? integer(env, 'FOLIO_METRICS_PORT', 0, 1, 65535) : undefined,
+    shutdownTimeoutSeconds: integer(env, 'FOLIO_SHUTDOWN_TIMEOUT', 10, 1, 3600),
+    maxEventLoopDelayMs: integer(env, 'FOLIO_MAX_EVENT_LOOP_DELAY_MS', 1000, 0, 60_000),
+    sqliteSynchronous: pick(env, 'FOLIO_SQLITE_SYNCHRONOUS', ['normal', 'full'] as const, 'normal'),
   });
 }
 

@@ -21,6 +21,11 @@ export interface Database {
    * so a process can keep what it read until someone else may have changed it.
    */
   readonly dataVersion?: () => number;
+  /**
+   * SQLite only: an online backup into `file`, page by page (better-sqlite3's `backup`), which
+   * stays consistent while other connections and processes write; see src/cli/backup.ts.
+   */
+  readonly backup?: (file: string, options?: SQLite.BackupOptions) => Promise<SQLite.BackupMetadata>;
   close(): Promise<void>;
 }
 
@@ -29,6 +34,8 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** PostgreSQL schema to work in (tests give each test its own). */
   schema?: string;
+  /** SQLite's `synchronous` (ADR 0010): `normal` (the default) or `full`. */
+  synchronous?: 'normal' | 'full';
 }
 
 /** The file a `sqlite:<path>` URL names (relative paths are taken from the working directory; `sqlite::memory:` is none). */
@@ -73,9 +80,10 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
   if (!memory) mkdirSync(path.dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
-  // NORMAL in WAL mode: a committed write survives the process being killed; only a power cut
-  // can lose the last transactions, and never corrupts the file.
-  sqlite.pragma('synchronous = NORMAL');
+  // NORMAL in WAL mode: a committed write survives the process being killed (test/durability),
+  // only a power cut can lose the last transactions, and never corrupts the file. FULL also
+  // survives the power cut, for an fsync per commit (ADR 0010).
+  sqlite.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const dialect = new GroupCommitDialect(sqlite, reusingStatements(sqlite));
@@ -98,6 +106,7 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
       }
       return current;
     },
+    backup: (destination, backupOptions) => sqlite.backup(destination, backupOptions),
     close: once(() => db.destroy()),
   };
 }

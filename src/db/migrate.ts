@@ -15,15 +15,24 @@ const migrations: Record<string, Migration> = {
   '0004-live-notes-index': m0004,
 };
 
-async function upToDate(db: Kysely<any>, schema: string | undefined): Promise<boolean> {
+/** The name of the newest migration this build knows. */
+export const LATEST_MIGRATION = Object.keys(migrations).at(-1)!;
+
+/** The migrations this build knows that the database has not applied, in order. */
+export async function pendingMigrations(db: Kysely<any>, schema?: string): Promise<string[]> {
   const table = schema ? sql.id(schema, 'kysely_migration') : sql.id('kysely_migration');
+  let applied: Set<string>;
   try {
     const { rows } = await sql<{ name: string }>`select name from ${table}`.execute(db);
-    const applied = new Set(rows.map((row) => row.name));
-    return Object.keys(migrations).every((name) => applied.has(name));
+    applied = new Set(rows.map((row) => row.name));
   } catch {
-    return false; // no bookkeeping table yet: a new database
+    applied = new Set(); // no bookkeeping table yet: a new database
   }
+  return Object.keys(migrations).filter((name) => !applied.has(name));
+}
+
+async function upToDate(db: Kysely<any>, schema: string | undefined): Promise<boolean> {
+  return (await pendingMigrations(db, schema)).length === 0;
 }
 
 /** `schema`: PostgreSQL, the schema to keep the migration bookkeeping in (tests use one each). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildTestApp, expectProblem, signUp, TEST_DIALECT } from '../../test/helpers.js';
+import { buildTestApp, expectProblem, signUp } from '../../test/helpers.js';
 
 describe('unknown routes and methods under /api', () => {
   it('answers 404 problem+json for a path that does not exist', async () => {
@@ -287,22 +287,3 @@ describe('CORS', () => {
   });
 });
 
-describe('GET /api/status', () => {
-  it('answers ok with the version and the database it checked', async () => {
-    const { app } = await buildTestApp();
-    const response = await app.inject({ method: 'GET', url: '/api/status' });
-    expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({
-      status: 'ok',
-      version: expect.any(String),
-      database: { dialect: TEST_DIALECT, ok: true },
-    });
-  });
-
-  it('answers 503 unavailable when the database cannot be reached', async () => {
-    const { app, database } = await buildTestApp();
-    await database.db.destroy();
-    const response = await app.inject({ method: 'GET', url: '/api/status' });
-    expectProblem(response, 503, 'unavailable');
-  });
-});

@@ -13,7 +13,12 @@ export interface EventsOptions {
   db: Kysely<DB>;
   bus: ChangeBus;
   heartbeatMs: number;
+  /** The open streams (shared with whoever counts them). */
+  streams?: Set<ServerResponse>;
 }
+
+/** How soon a client told to reconnect by a stopping server should try again (another instance). */
+const RECONNECT_MS = 1000;
 
 function write(res: ServerResponse, change: Change): void {
   res.write(`event: change\nid: ${change.cursor}\ndata: ${JSON.stringify(change)}\n\n`);
@@ -26,12 +31,16 @@ function write(res: ServerResponse, change: Change): void {
  */
 export const eventsRoutes: FastifyPluginAsyncTypebox<EventsOptions> = async (
   app,
-  { db, bus, heartbeatMs },
+  { db, bus, heartbeatMs, streams },
 ) => {
-  const open = new Set<ServerResponse>();
-  // Streams never end by themselves: close them so the server can stop; browsers reconnect.
+  const open = streams ?? new Set<ServerResponse>();
+  // Streams never end by themselves: a stopping server ends them, telling each client to
+  // reconnect soon (EventSource does so by itself; the event is for clients that read the stream
+  // by hand), with Last-Event-ID, to an instance that is still up.
   app.addHook('preClose', async () => {
-    for (const res of open) res.end();
+    for (const res of open) {
+      res.end(`retry: ${RECONNECT_MS}\nevent: reconnect\ndata: {"reason":"shutting down"}\n\n`);
+    }
   });
 
   app.get(
@@ -43,7 +52,8 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<EventsOptions> = async (
         summary: 'Live changes as Server-Sent Events',
         description:
           'Events are `event: change`, `id: <cursor>`, `data: <a change as in /api/sync>`, with `: ping` comments ' +
-          'as heartbeat. Reconnect with Last-Event-ID (or ?since=) to receive what was missed.',
+          'as heartbeat. Reconnect with Last-Event-ID (or ?since=) to receive what was missed. A server that is ' +
+          'shutting down ends the stream with `event: reconnect` (and `retry: 1000`): reconnect, to another instance.',
         headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: 20 })) }),
         querystring: Type.Object(
           { since: Type.Optional(Type.String({ maxLength: 20, description: 'Start after this cursor' })) },
