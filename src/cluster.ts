@@ -47,7 +47,10 @@ export async function serveCluster(config: Config, workers: number): Promise<voi
   if (cluster.isWorker) {
     const app = await serve(config, { migrate: false, bus: clusterChangeBus(), metricsPort: false });
     // The primary asks each worker for its figures and answers the scrape with their sum.
-    if (app.metrics) AggregatorRegistry.setRegistries([app.metrics]);
+    if (app.metrics) {
+      AggregatorRegistry.setRegistries([app.metrics]);
+      new AggregatorRegistry(); // installs the worker's answer to the primary's request
+    }
     return;
   }
   ensureSecret(config); // once, before the workers race to create it

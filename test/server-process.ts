@@ -25,12 +25,16 @@ export interface ServerProcess {
  * Starts `folio serve` with only the given FOLIO_* variables (the test's own never leak in) and
  * waits until `/api/status` answers; a process still running when the test ends is killed.
  */
-export async function startFolio(env: Record<string, string>, cwd: string): Promise<ServerProcess> {
+export async function startFolio(
+  env: Record<string, string>,
+  cwd: string,
+  args: string[] = [],
+): Promise<ServerProcess> {
   const port = env.FOLIO_PORT ?? String(await freePort());
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !name.startsWith('FOLIO_')),
   );
-  const child = spawn(process.execPath, ['--import', TSX, CLI, 'serve'], {
+  const child = spawn(process.execPath, ['--import', TSX, CLI, 'serve', ...args], {
     cwd,
     env: {
       ...inherited,
