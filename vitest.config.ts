@@ -32,9 +32,15 @@ export default defineConfig({
                 exclude: [
                   'src/config.test.ts',
                   'test/cli.test.ts',
+                  'test/cli.portability.test.ts',
                   'test/client.test.ts',
                   'test/bench.test.ts',
                   'test/bundle.test.ts',
+                  // These start servers of their own (durability: on SQLite and, when set, PostgreSQL).
+                  'test/durability.test.ts',
+                  'test/shutdown.test.ts',
+                  'test/metrics-port.test.ts',
+                  'test/packaging.test.ts',
                   'src/db/group-commit.test.ts',
                 ],
                 env: { FOLIO_TEST_DIALECT: 'postgres' },
