@@ -12,7 +12,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Health check */
+        /** Readiness: database reachable, migrations current, not shutting down */
         get: {
             parameters: {
                 query?: never;
@@ -33,9 +33,17 @@ export interface paths {
                             status: "ok";
                             /** @example 0.1.0 */
                             version: string;
+                            /** @description Seconds since this process started */
+                            uptime_seconds: number;
                             database: {
                                 dialect: string;
                                 ok: boolean;
+                            };
+                            migrations: {
+                                /** @description Every migration this version knows is applied */
+                                current: boolean;
+                                /** @example 0004-live-notes-index */
+                                latest: string;
                             };
                         };
                     };
@@ -51,6 +59,58 @@ export interface paths {
                 };
                 /** @description Service Unavailable */
                 503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/status/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Liveness: the process answers (no database check) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            status: "ok";
+                            /** @example 0.1.0 */
+                            version: string;
+                            /** @description Seconds since this process started */
+                            uptime_seconds: number;
+                        };
+                    };
+                };
+                /** @description Internal Server Error */
+                500: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1953,7 +2013,7 @@ export interface paths {
         };
         /**
          * Live changes as Server-Sent Events
-         * @description Events are `event: change`, `id: <cursor>`, `data: <a change as in /api/sync>`, with `: ping` comments as heartbeat. Reconnect with Last-Event-ID (or ?since=) to receive what was missed.
+         * @description Events are `event: change`, `id: <cursor>`, `data: <a change as in /api/sync>`, with `: ping` comments as heartbeat. Reconnect with Last-Event-ID (or ?since=) to receive what was missed. A server that is shutting down ends the stream with `event: reconnect` (and `retry: 1000`): reconnect, to another instance.
          */
         get: {
             parameters: {
@@ -2442,6 +2502,111 @@ export interface paths {
                             data: {
                                 name: string;
                                 count: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Internal Server Error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download all your notes
+         * @description Every note not in the trash, oldest first, as an attachment in the folio-export format (version 1), which `folio import` reads. Streamed a page at a time; a failure midway cuts the response short, so a download that does not parse as JSON is incomplete.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The export document */
+                200: {
+                    headers: {
+                        /** @description attachment; filename="folio-export-<username>-<date>.json" */
+                        "content-disposition"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            format: "folio-export";
+                            /** @enum {number} */
+                            version: 1;
+                            /**
+                             * Format: date-time
+                             * @example 2026-11-21T10:00:00.000Z
+                             */
+                            exported_at: string;
+                            user: {
+                                username: string;
+                                email: string;
+                            };
+                            /** @description Oldest first; notes in the trash are left out */
+                            notes: {
+                                /** @example Read more */
+                                title: string;
+                                /**
+                                 * @description Markdown text
+                                 * @example finish the guide
+                                 */
+                                content: string;
+                                tags: string[];
+                                pinned: boolean;
+                                archived: boolean;
+                                /**
+                                 * Format: date-time
+                                 * @example 2026-11-21T10:00:00.000Z
+                                 */
+                                created_at: string;
+                                /**
+                                 * Format: date-time
+                                 * @example 2026-11-21T10:00:00.000Z
+                                 */
+                                updated_at: string;
                             }[];
                         };
                     };

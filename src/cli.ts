@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { buildApp } from './app.js';
+import { backupCommand } from './cli/backup.js';
+import { exportCommand } from './cli/export.js';
+import { importCommand } from './cli/import.js';
 import { migrateDataCommand } from './cli/migrate-data.js';
 import { createUserCommand } from './cli/user-create.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -20,6 +23,18 @@ Commands:
                          copy everything from one database to another, empty one (e.g. SQLite to PostgreSQL)
   user create --username NAME --email EMAIL [--password PASSWORD]
                          create an account (the password is read from stdin when not given)
+  backup [--force] [--progress] FILE
+                         copy the SQLite database into FILE (a new file unless --force) while the server
+                         keeps serving, and check the copy; exits 1 on PostgreSQL (use pg_dump). Restore:
+                         stop the server, copy FILE over the database file, delete its -wal and -shm files
+  export --user NAME [--out FILE] [--progress]
+                         write NAME's notes (not the trash) as JSON, format folio-export version 1, to
+                         stdout or FILE
+  import --user NAME [--strict] [--progress] FILE.json|FILE.md|FOLDER
+                         add notes to NAME from an export, or from Markdown files (FOLDER: every *.md in it)
+                         with optional YAML front matter (title, tags, pinned, archived, created, updated);
+                         an invalid note is reported and skipped, and the exit code is then 1; --strict
+                         imports nothing when any note is invalid
 
 Configuration comes from FOLIO_* environment variables; see .env.example.`;
 
@@ -87,6 +102,12 @@ async function main(argv: string[]): Promise<number> {
       });
       return createUserCommand(config, values);
     }
+    case 'backup':
+      return backupCommand(config, rest);
+    case 'export':
+      return exportCommand(config, rest);
+    case 'import':
+      return importCommand(config, rest);
     case 'help':
     case '--help':
     case '-h':

@@ -89,7 +89,8 @@ const insertNote = compiledOnce(
     tags: string,
     pinned: number,
     archived: number,
-    now: string,
+    createdAt: string,
+    updatedAt: string,
   ) =>
     db
       .insertInto('notes')
@@ -101,14 +102,28 @@ const insertNote = compiledOnce(
         pinned,
         archived,
         version: 1,
-        created_at: now,
-        updated_at: now,
+        created_at: createdAt,
+        updated_at: updatedAt,
       })
       .returningAll(),
 );
 
-/** Creates a note for its owner, with its tags, search entry and change, in one transaction. */
-export function createNote(db: Kysely<DB>, ownerId: number, fields: NoteFields): Promise<Note> {
+/** A note's times when it keeps them from elsewhere (an import): ISO-8601 UTC, as toISOString writes. */
+export interface NoteTimes {
+  createdAt: string;
+  updatedAt: string;
+}
+
+/**
+ * Creates a note for its owner, with its tags, search entry and change, in one transaction. Its
+ * times are now, unless `times` carries them over (an import); the change is recorded now either way.
+ */
+export function createNote(
+  db: Kysely<DB>,
+  ownerId: number,
+  fields: NoteFields,
+  times?: NoteTimes,
+): Promise<Note> {
   const now = new Date().toISOString();
   const tags = normalizeTags(fields.tags);
   return inTransaction(db, async (trx) => {
@@ -120,7 +135,8 @@ export function createNote(db: Kysely<DB>, ownerId: number, fields: NoteFields):
       JSON.stringify(tags),
       fields.pinned ? 1 : 0,
       fields.archived ? 1 : 0,
-      now,
+      times?.createdAt ?? now,
+      times?.updatedAt ?? now,
     );
     if (!row) throw new Error('insert returned no row');
     // A new note has no tags or search entry to replace.
