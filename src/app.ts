@@ -115,7 +115,7 @@ export async function buildApp({
     done();
   });
   await installOverload(app, config.maxEventLoopDelayMs);
-  const streams = new Set<ServerResponse>();
+  const streams = new Map<ServerResponse, () => void>();
   const metrics =
     config.metrics || config.metricsPort !== undefined
       ? installMetrics(app, { database, sseClients: () => streams.size })

@@ -45,5 +45,5 @@ export async function etagFromBody(
   reply.header('ETag', etag);
   if (!notModified(request, etag)) return payload;
   reply.code(304);
-  return '';
+  return null; // no body, and so no Content-Length (RFC 9110 §8.6)
 }

@@ -67,6 +67,8 @@ describe('GET /api/notes/:id', () => {
     const response = await read(app, user, note.id, { 'if-none-match': etag });
     expect(response.statusCode).toBe(304);
     expect(response.body).toBe('');
+    // RFC 9110 §8.6: a 304 must not announce a length other than the 200's; it announces none.
+    expect(response.headers['content-length']).toBeUndefined();
     expect(response.headers.etag).toBe(etag);
   });
 
@@ -104,6 +106,7 @@ describe('GET /api/notes', () => {
     const again = await listWith(app, user, { 'if-none-match': etag });
     expect(again.statusCode).toBe(304);
     expect(again.body).toBe('');
+    expect(again.headers['content-length']).toBeUndefined();
     expect(again.headers.etag).toBe(etag);
     expect((await listWith(app, user, { 'if-none-match': `W/${etag}` })).statusCode).toBe(304);
   });

@@ -124,7 +124,9 @@ export const notesRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<DB>; bus: Chang
       const note = await getNote(db, authOf(request).userId, request.params.id);
       const etag = noteEtag(note);
       reply.header('ETag', etag);
-      if (notModified(request, etag)) return reply.code(304).send(null);
+      // No body at all, so no Content-Length (RFC 9110 §8.6): `send(null)` would serialize "null"
+      // and announce 4 bytes that never come, which desynchronises strict clients.
+      if (notModified(request, etag)) return reply.code(304).send(undefined as unknown as null);
       return note;
     },
   );

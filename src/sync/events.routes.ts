@@ -13,14 +13,15 @@ export interface EventsOptions {
   db: Kysely<DB>;
   bus: ChangeBus;
   heartbeatMs: number;
-  /** The open streams (shared with whoever counts them). */
-  streams?: Set<ServerResponse>;
+  /** The open streams, each with what stops it (shared with whoever counts them). */
+  streams?: Map<ServerResponse, () => void>;
 }
 
 /** How soon a client told to reconnect by a stopping server should try again (another instance). */
 const RECONNECT_MS = 1000;
 
 function write(res: ServerResponse, change: Change): void {
+  if (res.writableEnded || res.destroyed) return;
   res.write(`event: change\nid: ${change.cursor}\ndata: ${JSON.stringify(change)}\n\n`);
 }
 
@@ -33,12 +34,13 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<EventsOptions> = async (
   app,
   { db, bus, heartbeatMs, streams },
 ) => {
-  const open = streams ?? new Set<ServerResponse>();
+  const open = streams ?? new Map<ServerResponse, () => void>();
   // Streams never end by themselves: a stopping server ends them, telling each client to
   // reconnect soon (EventSource does so by itself; the event is for clients that read the stream
   // by hand), with Last-Event-ID, to an instance that is still up.
   app.addHook('preClose', async () => {
-    for (const res of open) {
+    for (const [res, stop] of open) {
+      stop(); // first: a read of the feed still under way must not write after the end
       res.end(`retry: ${RECONNECT_MS}\nevent: reconnect\ndata: {"reason":"shutting down"}\n\n`);
     }
   });
@@ -98,7 +100,6 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<EventsOptions> = async (
         'x-accel-buffering': 'no', // proxies must not buffer the stream
       });
       res.write('retry: 3000\n\n');
-      open.add(res);
 
       let draining = Promise.resolve();
       let closed = false;
@@ -107,6 +108,7 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<EventsOptions> = async (
           .then(async () => {
             for (let more = true; more && !closed;) {
               const page = await listChanges(db, ownerId, cursor, 500, toNote);
+              if (closed) return;
               for (const change of page.changes) write(res, change);
               cursor = Number(page.nextCursor);
               more = page.hasMore;
@@ -127,12 +129,14 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<EventsOptions> = async (
         res.write(': ping\n\n');
         drain();
       }, heartbeatMs);
-      request.raw.on('close', () => {
+      const stop = () => {
         closed = true;
         clearInterval(heartbeat);
         unsubscribe();
         open.delete(res);
-      });
+      };
+      open.set(res, stop);
+      request.raw.on('close', stop);
     },
   );
 };

@@ -266,3 +266,47 @@ describe('GET /api/events', () => {
       }
     }));
 });
+
+describe('GET /api/events while the server stops', () => {
+  it('ends streams cleanly while writes keep coming and clients leave (no write after the end)', () =>
+    withStreams(async (opened) => {
+      const { app, base } = await listen();
+      const user = await signUp(app);
+      const streams = [await open(base, user.headers, opened), await open(base, user.headers, opened)];
+      // Writers over HTTP keep the streams reading the feed.
+      let writing = true;
+      const writer = async () => {
+        while (writing) {
+          await fetch(`${base}/api/notes`, {
+            method: 'POST',
+            headers: { ...user.headers, 'content-type': 'application/json' },
+            body: '{"title":"in flight"}',
+          }).then(
+            (response) => response.arrayBuffer(),
+            () => undefined,
+          );
+        }
+      };
+      const writers = Array.from({ length: 6 }, writer);
+      await streams[0]!.nextChange();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      for (const stream of streams) stream.close(); // the clients leave as the server stops
+      await app.close();
+      writing = false;
+      await Promise.all(writers);
+      // A write after the end would be an unhandled 'error' on the response, failing the run.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }));
+
+  it('tells a stream to reconnect when the server stops', () =>
+    withStreams(async (opened) => {
+      const { app, base } = await listen();
+      const user = await signUp(app);
+      const stream = await open(base, user.headers, opened);
+      const closing = app.close();
+      let last: Block | undefined;
+      for (let block = await stream.next(); block; block = await stream.next()) last = block;
+      await closing;
+      expect(last).toMatchObject({ event: 'reconnect', data: '{"reason":"shutting down"}' });
+    }));
+});
