@@ -35,6 +35,7 @@ export default defineConfig({
                   'test/cli.portability.test.ts',
                   'test/client.test.ts',
                   'test/bench.test.ts',
+                  'test/soak.test.ts',
                   'test/bundle.test.ts',
                   // These start servers of their own (durability: on SQLite and, when set, PostgreSQL).
                   'test/durability.test.ts',

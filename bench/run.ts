@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,7 +6,16 @@ import SQLite from 'better-sqlite3';
 import { SEARCH_WORD } from './data.js';
 import { hasWrk, runLoad, type LoadOptions, type LoadResult, type Scenario } from './load.js';
 import { scaleRun } from './scale.js';
-import { accessToken, ROOT, rssMb, seedFolio, startFloor, startFolio, type Running } from './servers.js';
+import {
+  accessToken,
+  buildFolio,
+  ROOT,
+  rssMb,
+  seedFolio,
+  startFloor,
+  startFolio,
+  type Running,
+} from './servers.js';
 
 // npm run bench [-- --notes N --seconds S --warmup S --connections C --rounds R --tool wrk|autocannon
 //                   --only get-key,create --skip-workers]
@@ -72,8 +80,7 @@ const fromSource = args['from-source'];
 
 function build(): void {
   if (args['skip-build'] || fromSource) return;
-  process.stderr.write('building Folio (npm run build)\n');
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+  buildFolio();
 }
 
 /** Ids spread over the seeded notes, so reads touch the whole table. */

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -25,7 +25,14 @@ export interface Running {
   pid: number;
   /** Milliseconds from spawn to the first answered request. */
   startMs: number;
-  stop(): Promise<void>;
+  /** Sends SIGTERM to the process and resolves with its exit code (null when a signal ended it). */
+  stop(): Promise<number | null>;
+}
+
+/** Builds the production bundle, dist/server/folio.js (what `npm run build` runs). */
+export function buildFolio(): void {
+  process.stderr.write('building Folio (node scripts/bundle.mjs)\n');
+  execFileSync(process.execPath, ['scripts/bundle.mjs'], { cwd: ROOT, stdio: 'inherit' });
 }
 
 export function freePort(): Promise<number> {
@@ -61,11 +68,11 @@ async function waitUntilAnswering(child: ChildProcess, url: string, started: num
   }
 }
 
-function stopper(child: ChildProcess): () => Promise<void> {
+function stopper(child: ChildProcess): () => Promise<number | null> {
   return () =>
     new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
+      if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+      child.once('exit', (code) => resolve(code));
       child.kill('SIGTERM');
     });
 }
@@ -121,7 +128,7 @@ export async function seedFolio(file: string, count: number, label = 'Folio'): P
 /** Starts `folio serve` (the built bundle, dist/server/folio.js, as in production) on an existing database. */
 export async function startFolio(
   file: string,
-  options: { workers?: number; logFile: string; fromSource?: boolean },
+  options: { workers?: number; logFile: string; fromSource?: boolean; logLevel?: 'info' | 'warn' },
 ): Promise<Running> {
   const port = await freePort();
   const log = openSync(options.logFile, 'a');
@@ -138,7 +145,7 @@ export async function startFolio(
       FOLIO_SECRET: SECRET,
       FOLIO_PORT: String(port),
       FOLIO_DATABASE_URL: `sqlite:${file}`,
-      FOLIO_LOG_LEVEL: 'info',
+      FOLIO_LOG_LEVEL: options.logLevel ?? 'info',
       // The limiter stays on (its cost is measured) with a ceiling the benchmark never reaches.
       FOLIO_RATE_LIMIT: '1000000000',
     },
