@@ -91,6 +91,7 @@ export async function buildApp({
   bus = memoryChangeBus(),
   redis,
 }: AppOptions): Promise<FastifyInstance> {
+  const onError = errorHandler(config.env, errorPage);
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -106,6 +107,8 @@ export async function buildApp({
     return503OnClosing: false,
     trustProxy: config.trustProxy,
     routerOptions: { ignoreTrailingSlash: true },
+    // A path the router cannot decode (`/api/notes/%zz`) is bad input like any other.
+    frameworkErrors: (error, request, reply) => onError(error, request, reply),
     schemaController: { compilersFactory: { buildSerializer: sharedSerializers } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -125,7 +128,7 @@ export async function buildApp({
   installValidation(app);
   installContentTypes(app);
   installNotFound(app);
-  app.setErrorHandler(errorHandler(config.env, errorPage));
+  app.setErrorHandler(onError);
   app.addHook('onRoute', documentCommonErrors);
   for (const schema of [Problem, Note, User, ApiKey, Change, Webhook]) app.addSchema(schema);
 

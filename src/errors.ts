@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'precondition_failed'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'range_not_satisfiable'
   | 'rate_limited'
   | 'internal_error'
   | 'unavailable';
@@ -105,7 +106,16 @@ const PART_NAMES: Record<string, string> = {
 /** Turns Ajv errors into one entry per field, named as the client wrote it (`title`, `tags[2]`). */
 export function fieldErrors(errors: readonly AjvError[], part: string | undefined): FieldError[] {
   const byField = new Map<string, string>();
+  // A value that fails inside one branch of a union (`tags: Nullable(Tags)`) also fails the other
+  // branches' type checks ("must be null") and the union itself: about a member whose contents
+  // are what is wrong, those say nothing true.
+  const containers = new Set<string>();
   for (const error of errors) {
+    const segments = error.instancePath.split('/');
+    for (let i = 1; i < segments.length; i++) containers.add(segments.slice(0, i).join('/'));
+  }
+  for (const error of errors) {
+    if (['type', 'anyOf', 'oneOf'].includes(error.keyword) && containers.has(error.instancePath)) continue;
     let field = error.instancePath
       .split('/')
       .slice(1)
@@ -164,6 +174,11 @@ function fromFastifyError(
         'unsupported_media_type',
         'This content type is not accepted here; send application/json',
       );
+    case 'FST_ERR_BAD_URL':
+      return validationError([{ field: 'path', message: 'is not valid percent-encoded text' }]);
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      // No id or name of Folio's is that long: the same answer as any other malformed parameter.
+      return validationError([{ field: 'path', message: 'has a parameter longer than 100 characters' }]);
     case 'FST_ERR_CTP_INVALID_TYPE':
       return new AppError(415, 'unsupported_media_type', 'The Content-Type header is not valid');
   }
@@ -173,7 +188,37 @@ function fromFastifyError(
   if (error.statusCode === 429) {
     return new AppError(429, 'rate_limited', error.message || 'Too many requests');
   }
-  return undefined;
+  return fromHttpError(error);
+}
+
+/** The contract's code for each client error that a library may raise as an http-errors error. */
+const HTTP_ERROR_CODES: Record<number, ErrorCode> = {
+  403: 'forbidden',
+  404: 'not_found',
+  412: 'precondition_failed',
+  416: 'range_not_satisfiable',
+};
+
+/**
+ * The client errors of http-errors (the docs' static files, served by @fastify/send), which mark
+ * them `expose`: a NUL or bad escape in the path (400), a path out of its folder (403),
+ * If-Match or If-Unmodified-Since (412), a Range past the end (416). Not a 500.
+ */
+function fromHttpError(error: {
+  statusCode?: number;
+  expose?: unknown;
+  headers?: unknown;
+}): AppError | undefined {
+  const status = error.statusCode ?? 0;
+  if (error.expose !== true || status < 400 || status >= 500) return undefined;
+  if (status === 400) return validationError([{ field: 'path', message: 'is not a valid file path' }]);
+  const code = HTTP_ERROR_CODES[status];
+  if (!code) return undefined;
+  const headers =
+    typeof error.headers === 'object' && error.headers !== null
+      ? (error.headers as Record<string, string>)
+      : undefined;
+  return new AppError(status, code, STATUS_CODES[status] ?? 'Client error', headers && { headers });
 }
 
 /** Renders an error as a page for people: its title and what happened. */
@@ -181,7 +226,8 @@ export type ErrorPage = (title: string, detail: string) => string;
 
 /** Pages answer errors as pages; /api, and a program asking any URL for JSON, as problem+json. */
 function wantsPage(request: FastifyRequest): boolean {
-  if (request.url.startsWith('/api/') || request.url === '/api') return false;
+  const path = request.url.split('?', 1)[0]!;
+  if (path.startsWith('/api/') || path === '/api') return false;
   return !/application\/(problem\+)?json/.test(request.headers.accept ?? '');
 }
 

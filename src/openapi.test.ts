@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildTestApp } from '../test/helpers.js';
+import { buildTestApp, expectProblem } from '../test/helpers.js';
 
 describe('GET /api/openapi.json', () => {
   it('documents every route the server has, with its methods', async () => {
@@ -56,5 +56,31 @@ describe('GET /docs', () => {
       const asset = await app.inject({ method: 'GET', url: new URL(src, 'http://localhost/docs/').pathname });
       expect(asset.statusCode, src).toBe(200);
     }
+  });
+
+  it('answers a bad path, a failed If-Match and a Range past the end of an asset with 4xx, not 500', async () => {
+    const { app } = await buildTestApp();
+    const asset = '/docs/static/swagger-ui.css';
+    const json = { accept: 'application/json' };
+    const cases: [string, Record<string, string>, number, string][] = [
+      [`${asset}%00`, json, 400, 'validation_failed'],
+      ['/docs/static/..%5c..%5cpackage.json', json, 403, 'forbidden'],
+      [asset, { ...json, 'if-match': '"not-this-one"' }, 412, 'precondition_failed'],
+      [
+        asset,
+        { ...json, 'if-unmodified-since': 'Thu, 01 Jan 1970 00:00:00 GMT' },
+        412,
+        'precondition_failed',
+      ],
+      [asset, { ...json, range: 'bytes=99999999-' }, 416, 'range_not_satisfiable'],
+    ];
+    for (const [url, headers, status, code] of cases) {
+      expectProblem(await app.inject({ url, headers }), status, code);
+    }
+    const ranged = await app.inject({ url: asset, headers: { range: 'bytes=99999999-' } });
+    expect(ranged.headers['content-range']).toMatch(/^bytes \*\/\d+$/);
+    // A person gets the error as a page.
+    const page = await app.inject({ url: `${asset}%00` });
+    expect([page.statusCode, page.headers['content-type']]).toEqual([400, 'text/html; charset=utf-8']);
   });
 });

@@ -168,6 +168,19 @@ describe('POST /api/auth/login', () => {
     expect(unknown.headers['www-authenticate']).toContain('Bearer');
   });
 
+  it('answers 401 for a username with a NUL, like any unknown user, on both databases', async () => {
+    const { app } = await buildTestApp();
+    await signUp(app, 'linus');
+    for (const username of ['linus\u0000', '\u0000', 'linus@example.com\u0000']) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        payload: { username, password: PASSWORD },
+      });
+      expectProblem(response, 401, 'unauthorized');
+    }
+  });
+
   it('answers 400 when the password is missing', async () => {
     const { app } = await buildTestApp();
     const response = await app.inject({

@@ -8,6 +8,28 @@ describe('unknown routes and methods under /api', () => {
     expectProblem(response, 404, 'not_found');
   });
 
+  it('answers 404 problem+json for /api with a query string, not a page', async () => {
+    const { app } = await buildTestApp();
+    for (const url of ['/api?', '/api?x=1', '/api/?x=1']) {
+      expectProblem(await app.inject({ url }), 404, 'not_found');
+    }
+  });
+
+  it('answers 400 validation_failed problem+json for a path that is not valid percent-encoding or has a parameter too long', async () => {
+    const { app } = await buildTestApp();
+    const response = await app.inject({ method: 'GET', url: '/api/notes/%zz' });
+    const body = expectProblem(response, 400, 'validation_failed');
+    expect(body.errors).toEqual([{ field: 'path', message: 'is not valid percent-encoded text' }]);
+    const long = await app.inject({ method: 'GET', url: `/api/notes/${'9'.repeat(101)}` });
+    expect(expectProblem(long, 400, 'validation_failed').errors).toEqual([
+      { field: 'path', message: 'has a parameter longer than 100 characters' },
+    ]);
+    // A page answers a page, not JSON.
+    const page = await app.inject({ method: 'GET', url: '/notes/%zz' });
+    expect(page.statusCode).toBe(400);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+  });
+
   it('answers 405 with Allow for a known path and a wrong method', async () => {
     const { app } = await buildTestApp();
     const user = await signUp(app);
@@ -286,4 +308,3 @@ describe('CORS', () => {
     for (const header of ['Location', 'Link', 'ETag']) expect(exposed).toContain(header);
   });
 });
-

@@ -41,8 +41,11 @@ export function documentCommonErrors(route: RouteOptions): void {
   schema.response = { ...problems(...statuses), ...schema.response };
 }
 
+/** The largest id either database issues: ids are PostgreSQL `integer`s, which a larger one overflows. */
+export const MAX_ID = 2_147_483_647;
+
 export const IdParams = Type.Object({
-  id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The id' }),
+  id: Type.Integer({ minimum: 1, maximum: MAX_ID, description: 'The id' }),
 });
 
 /** The header that makes a create safe to retry (see http/idempotency.ts). */

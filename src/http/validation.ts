@@ -24,6 +24,13 @@ function makeAjv(options: Options): Ajv {
     ...options,
   });
   addFormats.default(ajv);
+  // RFC 3339 has leap seconds (23:59:60), which a JavaScript Date cannot hold: such a time would
+  // pass here and then make `new Date(…).toISOString()` throw in a handler. Only times Folio can store.
+  const rfc3339 = addFormats.default.get('date-time') as { validate: (text: string) => boolean };
+  ajv.addFormat('date-time', {
+    type: 'string',
+    validate: (text: string) => rfc3339.validate(text) && Number.isFinite(Date.parse(text)),
+  });
   // A schema's own wording for an error that Ajv would describe as a regular expression.
   ajv.addKeyword({ keyword: 'x-error', schemaType: 'string' });
   return ajv;
@@ -39,6 +46,42 @@ type Validator = ((data: unknown) => boolean | { error: Error }) & { errors?: Va
 // Validators are compiled on first use, not at start-up: compiling every route's schemas was a
 // fifth of the time to the first answered request, and most routes wait long for their first call.
 
+type AjvErrors = NonNullable<ValidateFunction['errors']>;
+
+/**
+ * Ajv coerces the text `Infinity` (or `1e400`) into a number and then skips its limits, which
+ * only look at finite numbers: `?limit=Infinity` would pass `maximum: 100`. Text holds no such
+ * number, so each one is an error of its field. (A JSON body cannot carry one past Ajv.)
+ */
+function infiniteNumbers(data: unknown): AjvErrors {
+  const errors: AjvErrors = [];
+  if (typeof data !== 'object' || data === null) return errors;
+  const pointer = (name: string) => `/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  for (const [name, value] of Object.entries(data)) {
+    const values: unknown[] = Array.isArray(value) ? value : [value];
+    values.forEach((item, i) => {
+      if (typeof item !== 'number' || Number.isFinite(item)) return;
+      const instancePath = Array.isArray(value) ? `${pointer(name)}/${i}` : pointer(name);
+      errors.push({
+        instancePath,
+        schemaPath: '',
+        keyword: 'type',
+        params: {},
+        message: 'must be a finite number',
+      });
+    });
+  }
+  return errors;
+}
+
+/** Runs a text validator, refusing the infinite numbers Ajv's coercion lets through. */
+function checkText(fn: ValidateFunction, validate: Validator, data: unknown): boolean {
+  const ok = fn(data);
+  const infinite = infiniteNumbers(data);
+  validate.errors = infinite.length > 0 ? [...(fn.errors ?? []), ...infinite] : fn.errors;
+  return ok && infinite.length === 0;
+}
+
 function bodyValidator(schema: object): Validator {
   let json: ValidateFunction | undefined;
   let form: ValidateFunction | undefined;
@@ -49,7 +92,8 @@ function bodyValidator(schema: object): Validator {
         error: new AppError(400, 'invalid_json', 'The request body is empty; a JSON document is required'),
       };
     }
-    const fn = isFormBody(data) ? (form ??= textAjv.compile(schema)) : (json ??= jsonAjv.compile(schema));
+    if (isFormBody(data)) return checkText((form ??= textAjv.compile(schema)), validate, data);
+    const fn = (json ??= jsonAjv.compile(schema));
     const ok = fn(data);
     validate.errors = fn.errors;
     return ok;
@@ -59,12 +103,7 @@ function bodyValidator(schema: object): Validator {
 
 function textValidator(schema: object): Validator {
   let fn: ValidateFunction | undefined;
-  const validate: Validator = (data) => {
-    fn ??= textAjv.compile(schema);
-    const ok = fn(data);
-    validate.errors = fn.errors;
-    return ok;
-  };
+  const validate: Validator = (data) => checkText((fn ??= textAjv.compile(schema)), validate, data);
   return validate;
 }
 

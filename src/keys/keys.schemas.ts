@@ -26,8 +26,9 @@ export const ApiKeyInput = Type.Object(
     name: Type.String({
       minLength: 1,
       maxLength: 100,
-      pattern: '^\\P{Cc}*$',
-      'x-error': 'must not contain control characters',
+      // Unpaired surrogates too: the database would store U+FFFD instead.
+      pattern: '^[^\\p{Cc}\\p{Cs}]*$',
+      'x-error': 'must not contain control characters or unpaired surrogates',
     }),
     scopes: Type.Optional(
       Type.Array(StringEnum(SCOPES), {

@@ -74,7 +74,11 @@ describe('POST /api/keys', () => {
       [{ name: 'k', scopes: [] }, 'scopes'],
       [{ name: 'k', expires_at: new Date(Date.now() - 60_000).toISOString() }, 'expires_at'],
       [{ name: 'k', expires_at: 'next tuesday' }, 'expires_at'],
+      // RFC 3339 has leap seconds, JavaScript dates do not: this was a 500.
+      [{ name: 'k', expires_at: '2999-12-31T23:59:60Z' }, 'expires_at'],
       [{ name: 'k', color: 'red' }, 'color'],
+      // Half a surrogate pair would be stored as U+FFFD: another name than the one sent.
+      [{ name: 'half \ud800' }, 'name'],
     ];
     for (const [payload, field] of cases) {
       const response = await app.inject({ method: 'POST', url: '/api/keys', headers: user.headers, payload });
@@ -302,6 +306,25 @@ describe('/api with HTTP Basic and a password', () => {
       const response = await app.inject({ method: 'GET', url: '/api/notes', headers: { authorization } });
       expectProblem(response, 401, 'unauthorized');
       expect(response.headers['www-authenticate'], authorization).toBeDefined();
+    }
+  });
+
+  it('answers 401 for a username or email with a NUL, on both databases', async () => {
+    const { app } = await buildTestApp();
+    const user = await signUp(app, 'ada');
+    const key = await newKey(app, user);
+    // PostgreSQL cannot compare text with a NUL: this was a 500 there.
+    for (const [login, secret] of [
+      ['ada\u0000', PASSWORD],
+      ['ada@example.com\u0000', PASSWORD],
+      ['\u0000', key.key],
+    ]) {
+      const response = await app.inject({
+        method: 'GET',
+        url: '/api/notes',
+        headers: basic(login!, secret!),
+      });
+      expectProblem(response, 401, secret === PASSWORD ? 'unauthorized' : 'invalid_token');
     }
   });
 

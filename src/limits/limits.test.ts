@@ -196,6 +196,14 @@ describe('/api rate limit per credential', () => {
     expectRateLimited(await app.inject({ method: 'GET', url: '/api/notes', headers: user.headers }));
   });
 
+  it('never limits the health checks, which a load balancer polls from one address', async () => {
+    const { app } = await buildTestApp({ rateLimit: 3 });
+    for (let i = 1; i <= 10; i++) {
+      expect((await app.inject({ method: 'GET', url: '/api/status' })).statusCode, `request ${i}`).toBe(200);
+      expect((await app.inject({ method: 'GET', url: '/api/status/live' })).statusCode).toBe(200);
+    }
+  });
+
   it('still allows another user once one user is limited', async () => {
     const { app } = await buildTestApp({ rateLimit: 5 });
     const ada = await signUp(app);

@@ -180,6 +180,31 @@ describe('POST /api/notes', () => {
     expect(fieldsOf(problem)).toEqual(['tags[0]']);
   });
 
+  it('answers 400 naming each field with an unpaired surrogate, and stores nothing', async () => {
+    const { app, user } = await setup();
+    // JSON can escape half a surrogate pair; no UTF-8 database can store one, so it would come
+    // back as U+FFFD: a different note than the one sent.
+    const problem = expectProblem(
+      await app.inject({
+        method: 'POST',
+        url: '/api/notes',
+        headers: { ...user.headers, 'content-type': 'application/json' },
+        payload: '{"title":"a\\ud800b","content":"x\\udc00","tags":["fine","t\\ud83d"]}',
+      }),
+      400,
+      'validation_failed',
+    );
+    expect(fieldsOf(problem)).toEqual(['title', 'content', 'tags[1]']);
+    const listed = await app.inject({ url: '/api/notes', headers: user.headers });
+    expect(listed.json().meta.total).toBe(0);
+    const paired = await post(app, user, {
+      title: 'a\ud83d\ude00b',
+      content: '\ud83d\ude00',
+      tags: ['\ud83d\ude00'],
+    });
+    expect(paired.json<NoteBody>()).toMatchObject({ title: 'a😀b', content: '😀', tags: ['😀'] });
+  });
+
   it('answers 400 validation_failed instead of coercing a number title or a "true" pinned', async () => {
     const { app, user } = await setup();
     const numberTitle = expectProblem(await post(app, user, { title: 123 }), 400, 'validation_failed');

@@ -34,6 +34,28 @@ describe('GET /api/notes', () => {
       expect(titles((await list(app, user, 'tag=nothing')).body)).toEqual([]);
     });
 
+    it('finds a note by its tag however the tag’s accents are encoded (NFC or not)', async () => {
+      const { app, user } = await setup();
+      // Stored as NFC "café"; asked for as "cafe" + combining acute, and the other way round.
+      await createNote(app, user, { title: 'decomposed', tags: ['Cafe\u0301'] });
+      await createNote(app, user, { title: 'compatibility', tags: ['\u{2f800}'] });
+      expect(titles((await list(app, user, 'tag=caf%C3%A9')).body)).toEqual(['decomposed']);
+      expect(titles((await list(app, user, 'tag=Cafe%CC%81')).body)).toEqual(['decomposed']);
+      expect(titles((await list(app, user, `tag=${encodeURIComponent('\u{2f800}')}`)).body)).toEqual([
+        'compatibility',
+      ]);
+    });
+
+    it('answers an empty list for a tag with a control character, which no note can have', async () => {
+      const { app, user } = await setup();
+      await createNote(app, user, { title: 'tagged', tags: ['a'] });
+      for (const tag of ['%00', 'a%00', '%07']) {
+        const { body } = await list(app, user, `tag=${tag}`);
+        expect(body.data, tag).toEqual([]);
+        expect(body.meta.total).toBe(0);
+      }
+    });
+
     it('keeps only notes with all the tags when tag is repeated', async () => {
       const { app, user } = await setup();
       await createNote(app, user, { title: 'both', tags: ['work', 'urgent'] });

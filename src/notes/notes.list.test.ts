@@ -130,12 +130,15 @@ describe('GET /api/notes', () => {
       ['limit=0', 'limit'],
       ['limit=101', 'limit'],
       ['limit=abc', 'limit'],
+      ['limit=Infinity', 'limit'],
       ['page=0', 'page'],
+      ['page=1e400', 'page'],
       ['page=-1', 'page'],
       ['page=two', 'page'],
       ['sort=colour', 'sort'],
       ['pinned=perhaps', 'pinned'],
       ['updated_since=yesterday', 'updated_since'],
+      ['updated_since=2016-12-31T23:59:60Z', 'updated_since'],
     ])('answers 400 validation_failed for %s naming %s', async (query, field) => {
       const { app, user } = await setup();
       const response = await app.inject({ url: `/api/notes?${query}`, headers: user.headers });
@@ -287,6 +290,11 @@ describe('GET /api/notes', () => {
         after: Buffer.from('["shoe_size","x",1]').toString('base64url'),
       },
       { name: 'a cursor with a bad id', after: Buffer.from('["title","x",-1]').toString('base64url') },
+      // No title holds a control character; PostgreSQL cannot even compare text with a NUL.
+      {
+        name: 'a cursor with a NUL in its value',
+        after: Buffer.from('["title","a\\u0000",1]').toString('base64url'),
+      },
     ])('answers 400 validation_failed naming after for $name', async ({ after }) => {
       const { app, user } = await setup();
       const response = await app.inject({

@@ -3,6 +3,7 @@ import { validationError } from '../errors.js';
 import { MARK_END, MARK_START, searchWords } from '../db/search.js';
 import type { ListOptions, NotePage, SortKey } from './notes.list.store.js';
 import { NOTE_SORTS, type NoteList, type NoteListQuery } from './notes.schemas.js';
+import { normalizeTags } from './notes.store.js';
 
 // Turns a list request into store options and a store page into the answer: cursors, meta, links.
 
@@ -25,7 +26,12 @@ export function decodeCursor(text: string): Cursor {
     const parsed: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
     if (Array.isArray(parsed) && parsed.length === 3) {
       const [sort, value, id] = parsed as unknown[];
-      const valueOk = sort === 'relevance' ? typeof value === 'number' : typeof value === 'string';
+      // Issued values are times, lower-case titles or finite scores: never a control character
+      // (which PostgreSQL could not even compare, for NUL).
+      const valueOk =
+        sort === 'relevance'
+          ? typeof value === 'number' && Number.isFinite(value)
+          : typeof value === 'string' && !/\p{Cc}/u.test(value);
       if (
         typeof sort === 'string' &&
         SORT_NAMES.has(sort) &&
@@ -58,7 +64,8 @@ export function planList(query: NoteListQuery): ListPlan {
   const match = query.q === undefined ? undefined : searchWords(query.q);
   const limit = query.limit ?? 20;
   const filters = {
-    tags: [...new Set((query.tag ?? []).map((tag) => tag.toLowerCase()))],
+    // The same normal form tags are stored in, so a tag finds its notes however it was typed.
+    tags: normalizeTags(query.tag ?? []),
     archived: query.archived ?? false,
     ...(query.deleted !== undefined && { deleted: query.deleted }),
     ...(match !== undefined && { match }),

@@ -2,27 +2,30 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Nullable, StringEnum, Timestamp } from '../http/schemas.js';
 
 // Control characters have no place in a note and would be taken for search-snippet marks;
-// content keeps tab and line breaks.
+// content keeps tab and line breaks. Unpaired surrogates (\ud800 in JSON) are not Unicode text:
+// no UTF-8 database can store one, so a note would come back other than it was sent.
 export const Title = Type.String({
   minLength: 1,
   maxLength: 200,
-  pattern: '^\\P{Cc}*$',
-  'x-error': 'must not contain control characters or line breaks',
+  pattern: '^[^\\p{Cc}\\p{Cs}]*$',
+  'x-error': 'must not contain control characters, line breaks or unpaired surrogates',
   examples: ['Read more'],
 });
 export const Content = Type.String({
   maxLength: 100_000,
-  pattern: '^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$',
-  'x-error': 'must not contain control characters other than tab and line breaks',
+  pattern: '^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F\\p{Cs}]*$',
+  'x-error': 'must not contain control characters other than tab and line breaks, nor unpaired surrogates',
   description: 'Markdown text',
   examples: ['finish the guide'],
 });
 export const Tag = Type.String({
   minLength: 1,
   maxLength: 50,
-  // No commas (forms list tags comma-separated), no control characters, no outer spaces.
-  pattern: '^[^\\s,\\p{Cc}](?:[^,\\p{Cc}]*[^\\s,\\p{Cc}])?$',
-  'x-error': 'must not contain commas or control characters, nor begin or end with a space',
+  // No commas (forms list tags comma-separated), no control characters or unpaired surrogates,
+  // no outer spaces.
+  pattern: '^[^\\s,\\p{Cc}\\p{Cs}](?:[^,\\p{Cc}\\p{Cs}]*[^\\s,\\p{Cc}\\p{Cs}])?$',
+  'x-error':
+    'must not contain commas, control characters or unpaired surrogates, nor begin or end with a space',
   description: 'Stored lower-case; `/` nests tags (`work/projects` is inside `work`)',
   examples: ['reading'],
 });

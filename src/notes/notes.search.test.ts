@@ -67,7 +67,11 @@ describe('GET /api/notes', () => {
       });
       expect(rejected.statusCode).toBe(400);
       expect(rejected.json().errors).toEqual([
-        { field: 'content', message: 'must not contain control characters other than tab and line breaks' },
+        {
+          field: 'content',
+          message:
+            'must not contain control characters other than tab and line breaks, nor unpaired surrogates',
+        },
       ]);
       await createNote(app, user, { title: 'Pets', content: 'a\tb\r\nand cats' });
       const [hit] = (await list(app, user, 'q=cats')).body.data;

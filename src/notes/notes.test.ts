@@ -42,6 +42,19 @@ describe('GET /api/notes/:id', () => {
     expect(fieldsOf(problem)).toEqual(['id']);
   });
 
+  it('answers 400 naming id for an id past the largest a note can have, or Infinity', async () => {
+    const { app, user } = await setup();
+    for (const id of ['2147483648', '9007199254740991', 'Infinity', '1e400']) {
+      const response = await app.inject({ url: `/api/notes/${id}`, headers: user.headers });
+      expect(fieldsOf(expectProblem(response, 400, 'validation_failed')), id).toEqual(['id']);
+    }
+    expectProblem(
+      await app.inject({ url: '/api/notes/2147483647', headers: user.headers }),
+      404,
+      'not_found',
+    );
+  });
+
   it('answers 404 not_found for another user’s note, exactly like a note that never existed', async () => {
     const { app, user } = await setup();
     const other = await signUp(app);
@@ -219,6 +232,22 @@ describe('PATCH /api/notes/:id', () => {
     });
     const fields = fieldsOf(expectProblem(response, 400, 'validation_failed'));
     expect([...fields].sort()).toEqual(['colour', 'updated_at', 'version']);
+  });
+
+  it('answers 400 naming only the bad tag, not tags as a whole, when one tag of a list is bad', async () => {
+    const { app, user } = await setup();
+    const note = await createNote(app, user, { title: 'Tagged', tags: ['keep'] });
+    const response = await patch(app, user, note.id, { tags: ['fine', 'a,b'] });
+    // Not also `tags: must be null`: the list is a list, one of its tags is what is wrong.
+    expect(expectProblem(response, 400, 'validation_failed').errors).toEqual([
+      {
+        field: 'tags[1]',
+        message:
+          'must not contain commas, control characters or unpaired surrogates, nor begin or end with a space',
+      },
+    ]);
+    const wrongType = await patch(app, user, note.id, { tags: 'single', content: 5 });
+    expect(fieldsOf(expectProblem(wrongType, 400, 'validation_failed'))).toEqual(['content', 'tags']);
   });
 
   it('answers 400 instead of coercing "pinned": "true"', async () => {

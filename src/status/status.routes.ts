@@ -59,7 +59,8 @@ export const statusRoutes: FastifyPluginAsyncTypebox<{ database: Database }> = a
   app.get(
     '/',
     {
-      config: { access: 'public' },
+      // Health checkers poll from one address: they must never be told 429.
+      config: { access: 'public', rateLimit: false },
       schema: {
         tags: ['status'],
         summary: 'Readiness: database reachable, migrations current, not shutting down',
@@ -90,7 +91,7 @@ export const statusRoutes: FastifyPluginAsyncTypebox<{ database: Database }> = a
     '/live',
     {
       // A busy server is alive: overload must not make an orchestrator restart it.
-      config: { access: 'public', pressureHandler: () => undefined },
+      config: { access: 'public', rateLimit: false, pressureHandler: () => undefined },
       schema: {
         tags: ['status'],
         summary: 'Liveness: the process answers (no database check)',

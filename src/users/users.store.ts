@@ -23,7 +23,9 @@ export function getUser(db: Kysely<DB>, id: number): Promise<UserRow | undefined
 }
 
 /** A user by username or email, both case-insensitive (the way people type them at sign-in). */
-export function findUserByLogin(db: Kysely<DB>, login: string): Promise<UserRow | undefined> {
+export async function findUserByLogin(db: Kysely<DB>, login: string): Promise<UserRow | undefined> {
+  // No username or email holds a NUL, and PostgreSQL cannot even compare text with one.
+  if (login.includes('\0')) return undefined;
   const column = login.includes('@') ? 'email' : 'username';
   return db
     .selectFrom('users')

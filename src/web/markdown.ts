@@ -1,6 +1,6 @@
 import { Marked } from 'marked';
 import sanitizeHtml from 'sanitize-html';
-import { trusted, type Html } from './html.js';
+import { html, trusted, type Html } from './html.js';
 
 const marked = new Marked({ gfm: true, breaks: true });
 
@@ -45,6 +45,14 @@ ALLOWED.allowedAttributes = {
 
 /** A note's Markdown as HTML that is safe to put in a page. */
 export function renderMarkdown(source: string): Html {
-  const raw = marked.parse(source, { async: false });
+  let raw: string;
+  try {
+    raw = marked.parse(source, { async: false });
+  } catch (error) {
+    // marked parses nested blocks by recursion: a few thousand `>` or list markers overflow the
+    // stack. Such a note is still shown, as the text it is.
+    if (!(error instanceof RangeError)) throw error;
+    return html`<pre class="plain">${source}</pre>`;
+  }
   return trusted(sanitizeHtml(raw, ALLOWED));
 }

@@ -91,6 +91,22 @@ describe('GET /notes/:id', () => {
   });
 });
 
+describe('GET /notes/:id with deeply nested Markdown', () => {
+  it('shows the note as its text when the Markdown nests too deep to render', async () => {
+    const { app } = await buildTestApp();
+    const { user, browser } = await signedIn(app);
+    for (const [content, shown] of [
+      ['>'.repeat(5000), '&gt;'.repeat(5000)],
+      [`${'- '.repeat(3000)}x`, `${'- '.repeat(3000)}x`],
+    ]) {
+      const note = await createNote(app, user, { title: 'Nested', content: content! });
+      const page = await browser.get(`/notes/${note.id}`);
+      expect(page.statusCode).toBe(200);
+      expect(page.body).toContain(`<pre class="plain">${shown}</pre>`);
+    }
+  });
+});
+
 describe('GET /', () => {
   it('lists pinned notes, marked 📌, above the others', async () => {
     const { app } = await buildTestApp();
@@ -113,6 +129,23 @@ describe('GET /', () => {
     expect(titles(page.body).sort()).toEqual(['Garden', 'Kitchen']);
     expect(page.body).toMatch(/<div class="snippet">[^]*<mark>tomatoes<\/mark>/i);
     expect(inputValue(page.body, 'q')).toBe('tomatoes');
+  });
+
+  it('takes the first of a repeated ?q=, ?tag= or ?page= instead of failing', async () => {
+    const { app } = await buildTestApp();
+    const { user, browser } = await signedIn(app);
+    await createNote(app, user, { title: 'Cats', tags: ['pets'] });
+    const page = await browser.get('/?q=cats&q=dogs&tag=pets&tag=&page=1&page=x');
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('Cats');
+  });
+
+  it('answers 404 for a note id past the largest a note can have', async () => {
+    const { app } = await buildTestApp();
+    const { browser } = await signedIn(app);
+    for (const id of ['2147483648', '999999999999999']) {
+      expect((await browser.get(`/notes/${id}`)).statusCode, id).toBe(404);
+    }
   });
 
   it('shows only the notes with the tag of ?tag=', async () => {

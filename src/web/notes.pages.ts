@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type FieldError } from '../errors.js';
 import { noteEtag, notModified } from '../http/conditional.js';
+import { MAX_ID } from '../http/schemas.js';
 import { checkAgainst } from '../http/validation.js';
 import { listNotes, listTags } from '../notes/notes.list.store.js';
 import { renderSnippet } from '../notes/notes.paging.js';
@@ -8,6 +9,7 @@ import { NoteInput, type Note } from '../notes/notes.schemas.js';
 import {
   createNote,
   getNote,
+  normalizeTags,
   restoreNote,
   trashNote,
   updateNote,
@@ -131,13 +133,17 @@ export async function notesPages(app: FastifyInstance, { db, cookies }: WebOptio
     );
   }
 
-  app.get<{ Querystring: { q?: string; tag?: string; page?: string } }>(
+  app.get<{ Querystring: { q?: string | string[]; tag?: string | string[]; page?: string | string[] } }>(
     '/',
     { schema: { hide: true } },
     async (request, reply) => {
-      const q = request.query.q?.trim() || undefined;
-      const tag = request.query.tag?.trim().toLowerCase() || undefined;
-      const page = Math.max(1, Math.min(100_000, Number.parseInt(request.query.page ?? '1', 10) || 1));
+      // A repeated parameter (?q=a&q=b) arrives as a list: the first one counts, as in forms.
+      const q = text(request.query, 'q').trim() || undefined;
+      const tag = normalizeTags([text(request.query, 'tag').trim()])[0] || undefined;
+      const page = Math.max(
+        1,
+        Math.min(100_000, Number.parseInt(text(request.query, 'page') || '1', 10) || 1),
+      );
       const words = q ? searchWords(q) : undefined;
       const filters = { tags: tag ? [tag] : [], archived: false, ...(words && { match: words }) };
       const sort = { key: words ? ('relevance' as const) : ('updated_at' as const), descending: !words };
@@ -419,6 +425,9 @@ export async function notesPages(app: FastifyInstance, { db, cookies }: WebOptio
 
 function noteId(raw: string): number {
   const id = Number(raw);
-  if (!/^\d{1,15}$/.test(raw) || id < 1) throw new AppError(404, 'not_found', 'There is no such note');
+  // Ids are PostgreSQL integers: a larger number names no note (and would overflow the query).
+  if (!/^\d{1,10}$/.test(raw) || id < 1 || id > MAX_ID) {
+    throw new AppError(404, 'not_found', 'There is no such note');
+  }
   return id;
 }
