@@ -105,6 +105,15 @@ describe('GET /notes/:id with deeply nested Markdown', () => {
       expect(page.body).toContain(`<pre class="plain">${shown}</pre>`);
     }
   });
+
+  it('renders a note of 25,000 unclosed links `[](` (marked 16 took hours on it, blocking the server)', async () => {
+    const { app } = await buildTestApp();
+    const { user, browser } = await signedIn(app);
+    const note = await createNote(app, user, { title: 'Links', content: '[]('.repeat(25_000) });
+    const page = await browser.get(`/notes/${note.id}`);
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('[](');
+  });
 });
 
 describe('GET /', () => {
