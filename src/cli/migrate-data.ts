@@ -1,109 +1,21 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { dialectOf, openDatabase, sqlitePath, type Database } from '../db/database.js';
 import { migrateToLatest, migrator } from '../db/migrate.js';
 import { indexNote } from '../db/search.js';
 import type { DB } from '../db/tables.js';
-
-type Copied = Exclude<keyof DB, 'notes_fts'>;
-type Column<T extends Copied> = keyof DB[T] & string;
-type Row = Record<string, unknown>;
-
-interface Table<T extends Copied = Copied> {
-  name: T;
-  /** Every column, in the order the checksum reads them. */
-  columns: readonly string[];
-  /** The primary key: the order rows are copied and checksummed in. */
-  key: readonly string[];
-}
-
-/** A table to copy; the compiler refuses a column list that misses a column of tables.ts. */
-function table<T extends Copied, const C extends readonly Column<T>[]>(
-  name: T,
-  columns: C &
-    ([Exclude<Column<T>, C[number]>] extends [never] ? unknown : { missing: Exclude<Column<T>, C[number]> }),
-  key: readonly C[number][],
-): Table<T> {
-  return { name, columns, key };
-}
-
-/** The list of tables; the compiler refuses one that misses a table of tables.ts. */
-function everyTable<const L extends readonly Table[]>(
-  tables: L &
-    ([Exclude<Copied, L[number]['name']>] extends [never]
-      ? unknown
-      : { missing: Exclude<Copied, L[number]['name']> }),
-): L {
-  return tables;
-}
-
-/** Every Folio table, parents before children: the order of the copy. */
-const TABLES = everyTable([
-  table(
-    'users',
-    ['id', 'username', 'email', 'password_hash', 'created_at', 'updated_at', 'change_seq', 'sync_floor'],
-    ['id'],
-  ),
-  table('sessions', ['id', 'user_id', 'created_at', 'last_used_at', 'user_agent', 'revoked_at'], ['id']),
-  table('refresh_tokens', ['id', 'session_id', 'token_hash', 'created_at', 'expires_at', 'spent_at'], ['id']),
-  table('revoked_tokens', ['jti', 'expires_at'], ['jti']),
-  table(
-    'api_keys',
-    ['id', 'user_id', 'name', 'key_hash', 'prefix', 'scopes', 'created_at', 'expires_at', 'last_used_at'],
-    ['id'],
-  ),
-  table('identities', ['issuer', 'subject', 'user_id', 'created_at'], ['issuer', 'subject']),
-  // Not search_vector (PostgreSQL generates it from the row), and notes_fts (SQLite) is rebuilt.
-  table(
-    'notes',
-    [
-      'id',
-      'owner_id',
-      'title',
-      'content',
-      'tags',
-      'pinned',
-      'archived',
-      'version',
-      'created_at',
-      'updated_at',
-      'deleted_at',
-    ],
-    ['id'],
-  ),
-  table('note_tags', ['note_id', 'owner_id', 'tag'], ['note_id', 'tag']),
-  table('changes', ['owner_id', 'seq', 'note_id', 'op', 'changed_at'], ['owner_id', 'seq']),
-  table(
-    'idempotency_keys',
-    ['owner_id', 'key', 'request_hash', 'status', 'headers', 'body', 'created_at'],
-    ['owner_id', 'key'],
-  ),
-  table('webhooks', ['id', 'owner_id', 'url', 'secret', 'events', 'created_at'], ['id']),
-  table(
-    'webhook_deliveries',
-    [
-      'id',
-      'webhook_id',
-      'message_id',
-      'event',
-      'payload',
-      'state',
-      'attempts',
-      'next_attempt_at',
-      'last_status',
-      'last_error',
-      'created_at',
-      'delivered_at',
-    ],
-    ['id'],
-  ),
-]);
-
-// Key columns holding text. PostgreSQL sorts them byte-wise here (collate "C"), as SQLite does,
-// so both dialects read rows in one order and the checksums can match.
-const TEXT_KEYS = new Set(['jti', 'issuer', 'subject', 'tag', 'key']);
-const BATCH = 500;
+import { TABLES, type Row, type Table } from './migrate-data.tables.js';
+import {
+  batches,
+  checksum,
+  count,
+  matches,
+  printReport,
+  serialize,
+  type Checked,
+  type TableReport,
+} from './migrate-data.verify.js';
 
 /** A refusal or a failure, told as one line; the command exits 1. */
 class Failure extends Error {}
@@ -112,17 +24,6 @@ interface Opened {
   database: Database;
   /** PostgreSQL: the schema the URL works in (its search_path), where the migrations are recorded. */
   schema: string | undefined;
-}
-
-interface Checked {
-  rows: number;
-  sha256: string;
-}
-
-interface TableReport {
-  table: string;
-  source: Checked;
-  target: Checked;
 }
 
 /** Thrown inside the target's transaction so that a copy that does not verify is rolled back. */
@@ -302,54 +203,6 @@ function snapshot<T>(source: Database, read: (db: Kysely<DB>) => Promise<T>): Pr
     : transaction.execute(read);
 }
 
-async function count(db: Kysely<DB>, name: string): Promise<number> {
-  const { rows } = await sql<{ n: number }>`select count(*) as n from ${sql.table(name)}`.execute(db);
-  return Number(rows[0]?.n ?? 0);
-}
-
-/** A table's rows in primary-key order, BATCH at a time (keyset paging, so every batch is an index seek). */
-async function* batches(db: Kysely<DB>, table: Table): AsyncGenerator<Row[]> {
-  const postgres = dialectOf(db) === 'postgres';
-  const key = sql.join(
-    table.key.map((c) => (postgres && TEXT_KEYS.has(c) ? sql`${sql.ref(c)} collate "C"` : sql.ref(c))),
-  );
-  let after: RawBuilder<unknown> = sql``;
-  for (;;) {
-    const { rows } = await sql<Row>`select ${sql.join(table.columns.map((c) => sql.ref(c)))}
-      from ${sql.table(table.name)} ${after} order by ${key} limit ${BATCH}`.execute(db);
-    if (rows.length > 0) yield rows;
-    if (rows.length < BATCH) return;
-    const last = rows[rows.length - 1]!;
-    after = sql`where (${key}) > (${sql.join(table.key.map((c) => last[c]))})`;
-  }
-}
-
-/** One row as a line of JSON, its columns in the table's order: numbers stay numbers, text text, null null. */
-function serialize(table: Table, row: Row): string {
-  return `${JSON.stringify(table.columns.map((c) => normalize(row[c])))}\n`;
-}
-
-function normalize(value: unknown): unknown {
-  if (value === undefined || value === null) return null;
-  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : String(value);
-  if (typeof value === 'number' || typeof value === 'string') return value;
-  return String(value);
-}
-
-async function checksum(db: Kysely<DB>, table: Table): Promise<Checked> {
-  const hash = createHash('sha256');
-  let rows = 0;
-  for await (const batch of batches(db, table)) {
-    for (const row of batch) hash.update(serialize(table, row));
-    rows += batch.length;
-  }
-  return { rows, sha256: hash.digest('hex') };
-}
-
-function matches({ source, target }: TableReport): boolean {
-  return source.rows === target.rows && source.sha256 === target.sha256;
-}
-
 // Where the dialects differ: how far each table's id counter has gone. It is carried over rather
 // than taken from max(id), so an id the source gave out and then lost (a purged note, whose
 // tombstone stays in the change feed) is never handed out again on the target.
@@ -401,19 +254,6 @@ async function rebuildSearchIndex(db: Kysely<DB>, progress: Progress): Promise<v
     progress.update('search index', done, total);
   }
   progress.finish('search index', done, total);
-}
-
-function printReport(report: TableReport[]): void {
-  const width = Math.max(...report.map((entry) => entry.table.length));
-  console.log(`${'table'.padEnd(width)}  ${'rows'.padStart(9)}  checksum`);
-  for (const entry of report) {
-    const { source, target } = entry;
-    const rows = source.rows === target.rows ? String(target.rows) : `${target.rows}≠${source.rows}`;
-    const verdict = matches(entry)
-      ? 'ok'
-      : `MISMATCH (source ${source.sha256.slice(0, 12)}…, copy ${target.sha256.slice(0, 12)}…)`;
-    console.log(`${entry.table.padEnd(width)}  ${rows.padStart(9)}  ${verdict}`);
-  }
 }
 
 interface Progress {
